@@ -1,0 +1,56 @@
+"""The app factory: where the hub, its GraphQL schema and its routes are composed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Route
+from strawberry.asgi import GraphQL
+
+from hub.db import create_engine, create_session_factory
+from hub.health import healthz, readyz
+from hub.logs import configure_logging
+from hub.middleware import RequestLogMiddleware
+from hub.settings import Settings
+from schema import build_schema
+from schema.context import Context
+
+
+class HubGraphQL(GraphQL[Context, None]):
+    """Strawberry's ASGI app with the hub's per-request context."""
+
+    async def get_context(self, request: Any, response: Any = None) -> Context:
+        app = request.scope["app"]
+        return Context(session_factory=app.state.session_factory, request=request)
+
+
+def create_app(settings: Settings) -> Starlette:
+    """Build the hub; the lifespan owns the database engine."""
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url, pool_pre_ping=True)
+        app.state.engine = engine
+        app.state.session_factory = create_session_factory(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    graphql = HubGraphQL(build_schema())
+
+    return Starlette(
+        debug=settings.debug,
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+        ],
+        middleware=[Middleware(RequestLogMiddleware)],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,41 @@
+"""The one error type of the ``hub`` layer.
+
+``HubError`` carries a stable ``code``, a message meant for the caller and, where the
+error is about one input, the ``field`` path that was wrong. Callers catch the subclasses
+they can act on; the GraphQL layer maps every ``HubError`` to a user error in one place.
+
+    HubError
+    ├── InvalidInput      the caller sent something that can never be accepted
+    ├── NotFound          a referenced record does not exist (or is not visible)
+    └── Conflict          the input clashes with what is stored (duplicates, versions)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class HubError(Exception):
+    """A refusal the caller can understand and act on."""
+
+    default_code = "INVALID"
+
+    def __init__(
+        self, message: str, *, code: str | None = None, field: Sequence[str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+        self.field: tuple[str, ...] = tuple(field or ())
+
+
+class InvalidInput(HubError):
+    default_code = "INVALID_INPUT"
+
+
+class NotFound(HubError):
+    default_code = "NOT_FOUND"
+
+
+class Conflict(HubError):
+    default_code = "CONFLICT"

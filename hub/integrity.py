@@ -1,0 +1,117 @@
+"""Explain a constraint the database refused, in terms a caller can act on.
+
+The database is the last word on every rule that can be a constraint. When it refuses a
+write, the name of the constraint (PostgreSQL, SQLite checks) or the columns it lists
+(SQLite unique keys) are matched against the models' metadata, so the caller hears which
+fields were wrong instead of a driver message.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKeyConstraint,
+    PrimaryKeyConstraint,
+    UniqueConstraint,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
+
+from hub.db import Base
+from hub.errors import Conflict, HubError, InvalidInput, NotFound
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    name: str
+    kind: str
+    table: str
+    columns: tuple[str, ...]
+    referred_table: str | None = None
+
+
+@cache
+def _rules() -> tuple[dict[str, _Rule], dict[str, _Rule]]:
+    """Rules by constraint name, and unique rules by SQLite's ``table.col, table.col`` text."""
+    by_name: dict[str, _Rule] = {}
+    by_columns: dict[str, _Rule] = {}
+    for table in Base.metadata.tables.values():
+        items: list[tuple[str, object, tuple[str, ...], str | None]] = []
+        for constraint in table.constraints:
+            columns = tuple(column.name for column in getattr(constraint, "columns", ()))
+            if isinstance(constraint, ForeignKeyConstraint):
+                items.append(("foreign_key", constraint, columns, constraint.referred_table.name))
+            elif isinstance(constraint, (UniqueConstraint, PrimaryKeyConstraint)):
+                items.append(("unique", constraint, columns, None))
+            elif isinstance(constraint, CheckConstraint):
+                items.append(("check", constraint, columns, None))
+        for index in table.indexes:
+            if index.unique:
+                items.append(("unique", index, tuple(c.name for c in index.columns), None))
+        for kind, item, columns, referred in items:
+            rule = _Rule(str(getattr(item, "name", "") or ""), kind, table.name, columns, referred)
+            if rule.name:
+                by_name[rule.name] = rule
+            if kind == "unique":
+                by_columns.setdefault(", ".join(f"{table.name}.{c}" for c in columns), rule)
+    return by_name, by_columns
+
+
+def _find_rule(message: str) -> _Rule | None:
+    by_name, by_columns = _rules()
+    for name in sorted(re.findall(r"[a-z][a-z0-9_]+", message), key=len, reverse=True):
+        if name in by_name:
+            return by_name[name]
+    match = re.search(r"UNIQUE constraint failed: ([\w., ]+)", message)
+    if match:
+        return by_columns.get(match.group(1).strip())
+    return None
+
+
+def explain(error: IntegrityError) -> HubError:
+    """The ``HubError`` for a refused write, naming the rule and the fields it concerns."""
+    message = str(error.orig)
+    rule = _find_rule(message)
+    if rule is None:
+        if "FOREIGN KEY" in message.upper():
+            return NotFound(
+                "a record this write refers to does not exist", code="REFERENCE_NOT_FOUND"
+            )
+        return Conflict("the database refused this write", code="CONSTRAINT_VIOLATED")
+    field = tuple(rule.columns)
+    if rule.kind == "unique":
+        return Conflict(
+            f"a {rule.table} record with the same {', '.join(field)} already exists",
+            code="DUPLICATE",
+            field=field,
+        )
+    if rule.kind == "foreign_key":
+        return NotFound(
+            f"{', '.join(field)} refers to a {rule.referred_table} record that does not exist",
+            code="REFERENCE_NOT_FOUND",
+            field=field,
+        )
+    return InvalidInput(
+        f"{rule.table} rule {rule.name!r} refused this write",
+        code="CONSTRAINT_VIOLATED",
+        field=field,
+    )
+
+
+async def flush(session: AsyncSession) -> None:
+    """Flush pending writes; a refused constraint or stale version becomes a ``HubError``."""
+    try:
+        await session.flush()
+    except IntegrityError as error:
+        raise explain(error) from error
+    except StaleDataError as error:
+        raise Conflict(
+            "the record changed since it was read; read it again and retry",
+            code="STALE_VERSION",
+            field=("version",),
+        ) from error

@@ -1,0 +1,68 @@
+"""Every model, imported in one place so the metadata is complete for migrations and tests."""
+
+from __future__ import annotations
+
+from hub.countries.models import Country, CountryGroup
+from hub.db import Base
+from hub.endorsements.models import Endorsement, EndorsementRole, EndorsementStatus, Role
+from hub.money.models import CurrencyRecord, MoneyFlow, TransactionKind
+from hub.organisations.models import (
+    MembershipStatus,
+    Organisation,
+    OrganisationIdentifier,
+    OrganisationType,
+)
+from hub.pledges.models import (
+    BeneficiaryGroup,
+    Direction,
+    FocusArea,
+    ImplementationStatus,
+    Indicator,
+    Measure,
+    Pledge,
+    PledgeBeneficiaryGroup,
+    PledgeFocusArea,
+    PledgeSdg,
+    PledgeTargetCountry,
+    PledgeTargetGroup,
+    PledgeType,
+    PublicationStatus,
+    Target,
+)
+from hub.progress.models import EvidenceLink, ProgressReport, ProgressValue, ReportStatus
+
+__all__ = [
+    "Base",
+    "BeneficiaryGroup",
+    "Country",
+    "CountryGroup",
+    "CurrencyRecord",
+    "Direction",
+    "Endorsement",
+    "EndorsementRole",
+    "EndorsementStatus",
+    "EvidenceLink",
+    "FocusArea",
+    "ImplementationStatus",
+    "Indicator",
+    "Measure",
+    "MembershipStatus",
+    "MoneyFlow",
+    "Organisation",
+    "OrganisationIdentifier",
+    "OrganisationType",
+    "Pledge",
+    "PledgeBeneficiaryGroup",
+    "PledgeFocusArea",
+    "PledgeSdg",
+    "PledgeTargetCountry",
+    "PledgeTargetGroup",
+    "PledgeType",
+    "ProgressReport",
+    "ProgressValue",
+    "PublicationStatus",
+    "ReportStatus",
+    "Role",
+    "Target",
+    "TransactionKind",
+]

@@ -1,0 +1,100 @@
+"""Exact money: decimal amounts become integer minor units and back, never via float."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from hub.errors import InvalidInput
+from hub.money.currencies import Currency, get_currency
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An amount in minor units of an ISO 4217 currency (cents for USD, yen for JPY)."""
+
+    amount_minor: int
+    currency: str
+
+    @property
+    def amount(self) -> Decimal:
+        """The amount in major units, with exactly the currency's number of decimals."""
+        return from_minor_units(self.amount_minor, get_currency(self.currency))
+
+
+def parse_amount(value: Decimal | str | int, *, field: tuple[str, ...] = ("amount",)) -> Decimal:
+    """A finite ``Decimal`` from a decimal string, integer or ``Decimal``; floats are refused."""
+    if isinstance(value, bool) or not isinstance(value, (Decimal, str, int)):
+        raise InvalidInput(
+            f"amount must be a decimal string or integer, not {type(value).__name__}",
+            code="INVALID_AMOUNT",
+            field=field,
+        )
+    try:
+        amount = Decimal(value.strip() if isinstance(value, str) else value)
+    except InvalidOperation:
+        raise InvalidInput(
+            f"{value!r} is not a decimal number", code="INVALID_AMOUNT", field=field
+        ) from None
+    if not amount.is_finite():
+        raise InvalidInput(f"{value!r} is not a finite number", code="INVALID_AMOUNT", field=field)
+    return amount
+
+
+def to_minor_units(
+    value: Decimal | str | int, currency: Currency, *, field: tuple[str, ...] = ("amount",)
+) -> int:
+    """Integer minor units of ``value``; refuses more decimals than the currency has."""
+    amount = parse_amount(value, field=field)
+    scaled = amount.scaleb(currency.exponent)
+    if scaled != scaled.to_integral_value():
+        raise InvalidInput(
+            f"{currency.code} amounts have at most {currency.exponent} decimal places; "
+            f"{value} has more",
+            code="TOO_MANY_DECIMALS",
+            field=field,
+        )
+    return int(scaled)
+
+
+def from_minor_units(amount_minor: int, currency: Currency) -> Decimal:
+    """The major-unit ``Decimal`` of an amount in minor units."""
+    return Decimal(amount_minor).scaleb(-currency.exponent)
+
+
+def money(value: Decimal | str | int, currency_code: str, *, field: str = "amount") -> Money:
+    """Validated ``Money`` from caller input: a known currency and representable amount."""
+    currency = get_currency(currency_code, field=(field, "currency"))
+    return Money(to_minor_units(value, currency, field=(field, "amount")), currency.code)
+
+
+def non_negative_total(amounts_minor: Iterable[int]) -> int:
+    """Sum of signed amounts, floored at zero: corrections never make a total negative."""
+    return max(0, sum(amounts_minor))
+
+
+USD = "USD"
+
+
+@dataclass(frozen=True, slots=True)
+class UsdEquivalent:
+    """The USD value of an amount with the rate behind it, or no value and the reason."""
+
+    amount_minor: int | None
+    rate: Decimal | None = None
+    rate_date: date | None = None
+    source: str | None = None
+    missing_reason: str | None = None
+
+
+def usd_equivalent(value: Money, on: date) -> UsdEquivalent:
+    """USD equivalent of ``value`` on ``on``.
+
+    Only US dollars convert until exchange-rate reference data is loaded; any other
+    currency gets an empty value and a reason, never a guessed rate.
+    """
+    if value.currency == USD:
+        return UsdEquivalent(value.amount_minor, Decimal(1), on, "IDENTITY")
+    return UsdEquivalent(None, missing_reason=f"no {value.currency} to USD rate is available")

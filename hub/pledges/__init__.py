@@ -1,0 +1,1 @@
+"""Pledges: what members commit to, where, for whom, and how it is measured."""

@@ -1,0 +1,1 @@
+"""Progress reports: what a pledge achieved in a period, against its targets."""

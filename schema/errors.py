@@ -1,0 +1,58 @@
+"""The one place where errors become GraphQL errors.
+
+A ``HubError`` is the caller's to fix: its message, ``code`` and ``field`` go out in the
+error's ``extensions``. GraphQL's own errors (syntax, validation, limits) pass unchanged.
+Anything else is a bug: the caller gets a reference id, and the log gets the traceback
+under the same id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import structlog
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from hub.errors import HubError
+
+log = structlog.get_logger("hub.graphql")
+
+
+def to_graphql_error(error: GraphQLError) -> GraphQLError:
+    """The error the caller sees for ``error``."""
+    original = error.original_error
+    if original is None or isinstance(original, GraphQLError):
+        return error
+    if isinstance(original, HubError):
+        return GraphQLError(
+            original.message,
+            nodes=error.nodes,
+            path=error.path,
+            original_error=original,
+            extensions={"code": original.code, "field": list(original.field)},
+        )
+    error_id = uuid.uuid4().hex
+    log.error(
+        "graphql.unexpected_error",
+        error_id=error_id,
+        path=error.path,
+        exc_info=(type(original), original, original.__traceback__),
+    )
+    return GraphQLError(
+        f"Internal error; quote reference {error_id} when reporting it.",
+        nodes=error.nodes,
+        path=error.path,
+        extensions={"code": "INTERNAL_ERROR", "errorId": error_id},
+    )
+
+
+class ErrorPolicy(SchemaExtension):
+    """Applies ``to_graphql_error`` to every error of an operation's result."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is not None and result.errors:
+            result.errors = [to_graphql_error(error) for error in result.errors]
