@@ -3,8 +3,11 @@
 The lead of a pledge is modelled twice on purpose, and the database keeps the two equal:
 ``pledges.lead_member_id`` (every pledge has one) and a LEAD role on an endorsement (what
 partners see as a role). A LEAD role row carries ``lead_member_id``, which must equal its
-organisation and, through a deferred foreign key onto ``pledges(id, lead_member_id)``,
-the pledge's lead member; a partial unique index allows one LEAD per pledge.
+organisation and, through a foreign key onto ``pledges(id, lead_member_id)``, the
+pledge's lead member; a partial unique index allows one LEAD per pledge. Handing the lead
+to another member therefore removes the old LEAD role before the pledge changes, and adds
+the new one after. The key is checked at once, not at commit: a failed COMMIT would leave
+a SQLite transaction open.
 """
 
 from __future__ import annotations
@@ -86,8 +89,6 @@ class EndorsementRole(Base):
         ForeignKeyConstraint(
             ["pledge_id", "lead_member_id"],
             ["pledges.id", "pledges.lead_member_id"],
-            deferrable=True,
-            initially="DEFERRED",
         ),
         CheckConstraint(
             "(role = 'LEAD' AND lead_member_id = organisation_id)"

@@ -61,11 +61,8 @@ async def refused(
     write: Callable[[AsyncSession], Awaitable[object]],
 ) -> HubError:
     """Run ``write`` in one transaction, expect the database to refuse it, explain why."""
-    async with session_factory() as session:
-        with pytest.raises(IntegrityError) as error:
-            await write(session)
-            await session.commit()
-        await session.rollback()
+    with pytest.raises(IntegrityError) as error:
+        await write_and_commit(session_factory, write)
     return explain(error.value)
 
 

@@ -783,8 +783,6 @@ def upgrade() -> None:
             ["pledge_id", "lead_member_id"],
             ["pledges.id", "pledges.lead_member_id"],
             name=op.f("fk_endorsement_roles_pledge_id_lead_member_id_pledges"),
-            initially="DEFERRED",
-            deferrable=True,
         ),
         sa.ForeignKeyConstraint(
             ["pledge_id", "organisation_id"],
