@@ -13,7 +13,6 @@ from strawberry.asgi import GraphQL
 
 from hub.db import create_engine, create_session_factory
 from hub.health import healthz, readyz
-from hub.logs import configure_logging
 from hub.middleware import RequestLogMiddleware
 from hub.settings import Settings
 from schema import build_schema
@@ -30,7 +29,6 @@ class HubGraphQL(GraphQL[Context, None]):
 
 def create_app(settings: Settings) -> Starlette:
     """Build the hub; the lifespan owns the database engine."""
-    configure_logging(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -6,8 +6,10 @@ import click
 import uvicorn
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from hub.app import create_app
+from hub.logs import configure_logging
 from hub.migrate import upgrade
 from hub.settings import Settings
 
@@ -33,8 +35,12 @@ def migrate() -> None:
     """Upgrade the database schema to the latest revision."""
     settings = _settings()
     url = settings.effective_migration_url
-    upgrade(url)
     shown = make_url(url).render_as_string(hide_password=True)
+    try:
+        upgrade(url)
+    except (DBAPIError, OSError) as error:
+        reason = getattr(error, "orig", None) or error
+        raise click.ClickException(f"could not migrate {shown}: {reason}") from None
     click.echo(f"{shown} is migrated to the latest revision")
 
 
@@ -42,6 +48,7 @@ def migrate() -> None:
 def serve() -> None:
     """Serve the hub over HTTP (GraphQL at /graphql)."""
     settings = _settings()
+    configure_logging(settings.log_level)
     click.echo(
         f"P2C Hub serving on http://{settings.host}:{settings.port} "
         f"(GraphQL at http://{settings.host}:{settings.port}/graphql)"

@@ -1,0 +1,54 @@
+"""Errors: the caller's mistakes are explained, bugs are masked with a logged reference."""
+
+from __future__ import annotations
+
+from graphql import GraphQLError
+from structlog.testing import capture_logs
+
+from hub.db import create_engine, create_session_factory
+from hub.errors import NotFound
+from schema import build_schema
+from schema.context import Context
+from schema.errors import to_graphql_error
+
+
+def test_hub_errors_keep_their_message_code_and_field() -> None:
+    error = to_graphql_error(
+        GraphQLError("x", original_error=NotFound("pledge 7 does not exist", field=("pledgeId",)))
+    )
+    assert error.message == "pledge 7 does not exist"
+    assert error.extensions == {"code": "NOT_FOUND", "field": ["pledgeId"]}
+
+
+def test_graphql_errors_pass_unchanged() -> None:
+    error = GraphQLError("Cannot query field 'nope' on type 'Query'.")
+    assert to_graphql_error(error) is error
+
+
+def test_bugs_are_masked_and_logged_under_the_same_reference() -> None:
+    with capture_logs() as logs:
+        error = to_graphql_error(GraphQLError("x", original_error=KeyError("secret detail")))
+    assert "secret" not in error.message
+    assert error.extensions is not None
+    assert error.extensions["code"] == "INTERNAL_ERROR"
+    reference = error.extensions["errorId"]
+    assert reference in error.message
+    [entry] = logs
+    assert (entry["event"], entry["error_id"]) == ("graphql.unexpected_error", reference)
+
+
+async def test_an_unreachable_database_is_an_internal_error_not_a_trace() -> None:
+    engine = create_engine("postgresql+asyncpg://postgres@127.0.0.1:9/nowhere")
+    try:
+        with capture_logs():
+            result = await build_schema().execute(
+                "{ members(first: 5) { totalCount } }",
+                context_value=Context(session_factory=create_session_factory(engine)),
+            )
+    finally:
+        await engine.dispose()
+    assert result.errors is not None
+    [error] = result.errors
+    assert error.extensions is not None
+    assert error.extensions["code"] == "INTERNAL_ERROR"
+    assert "127.0.0.1" not in error.message
