@@ -2,7 +2,6 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-export CI ?=
 
 .PHONY: run test lint typecheck pytest clean
 

@@ -13,6 +13,7 @@ from strawberry.asgi import GraphQL
 
 from hub.db import create_engine, create_session_factory
 from hub.health import healthz, readyz
+from hub.migrate import head_revision
 from hub.middleware import RequestLogMiddleware
 from hub.settings import Settings
 from schema import build_schema
@@ -35,6 +36,7 @@ def create_app(settings: Settings) -> Starlette:
         engine = create_engine(settings.database_url, pool_pre_ping=True)
         app.state.engine = engine
         app.state.session_factory = create_session_factory(engine)
+        app.state.migration_head = head_revision()
         try:
             yield
         finally:

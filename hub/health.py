@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from hub.migrate import current_revision, head_revision
+from hub.migrate import current_revision
 
 READINESS_TIMEOUT_SECONDS = 3.0
 
@@ -26,7 +26,7 @@ async def _revision(engine: AsyncEngine) -> str | None:
 async def readyz(request: Request) -> JSONResponse:
     """Ready when the database answers and its schema is at the code's migration head."""
     engine: AsyncEngine = request.app.state.engine
-    expected = head_revision()
+    expected: str = request.app.state.migration_head
     try:
         async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
             revision = await _revision(engine)
