@@ -13,8 +13,8 @@ from strawberry.asgi import GraphQL
 
 from hub.db import create_engine, create_session_factory
 from hub.health import healthz, readyz
-from hub.migrate import head_revision
 from hub.middleware import RequestLogMiddleware
+from hub.migrate import head_revision
 from hub.settings import Settings
 from schema import build_schema
 from schema.context import Context
