@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, String, UniqueConstraint
@@ -28,6 +29,23 @@ class ProvenanceColumns:
     external_id: Mapped[str | None] = mapped_column(String(500))
     fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     payload_hash: Mapped[str | None] = mapped_column(String(128))
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """The source record a write came from."""
+
+    source_system: str
+    external_id: str
+    fetched_at: datetime
+    payload_hash: str | None = None
+
+    def stamp(self, record: ProvenanceColumns) -> None:
+        """Write this provenance onto a record."""
+        record.source_system = self.source_system
+        record.external_id = self.external_id
+        record.fetched_at = self.fetched_at
+        record.payload_hash = self.payload_hash
 
 
 def provenance_constraints() -> tuple[CheckConstraint | UniqueConstraint, ...]:

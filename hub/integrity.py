@@ -76,6 +76,12 @@ def _find_rule(message: str) -> _Rule | None:
 def explain(error: IntegrityError) -> HubError:
     """The ``HubError`` for a refused write, naming the rule and the fields it concerns."""
     message = str(error.orig)
+    required = re.search(
+        r'NOT NULL constraint failed: \w+\.(\w+)|null value in column "(\w+)"', message
+    )
+    if required:
+        column = required.group(1) or required.group(2)
+        return InvalidInput(f"{column} is required", code="REQUIRED", field=(column,))
     rule = _find_rule(message)
     if rule is None:
         if "FOREIGN KEY" in message.upper():

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from hub.countries.models import Country, CountryGroup
+from hub.countries.models import (
+    ChangeKind,
+    ChangeStatus,
+    Country,
+    CountryGroup,
+    CountryGroupChange,
+    CountryGroupMembership,
+)
 from hub.db import Base
 from hub.endorsements.models import Endorsement, EndorsementRole, EndorsementStatus, Role
-from hub.money.models import CurrencyRecord, MoneyFlow, TransactionKind
+from hub.money.models import CurrencyRecord, ExchangeRate, MoneyFlow, TransactionKind
 from hub.organisations.models import (
     MembershipStatus,
     Organisation,
@@ -34,14 +41,19 @@ from hub.progress.models import EvidenceLink, ProgressReport, ProgressValue, Rep
 __all__ = [
     "Base",
     "BeneficiaryGroup",
+    "ChangeKind",
+    "ChangeStatus",
     "Country",
     "CountryGroup",
+    "CountryGroupChange",
+    "CountryGroupMembership",
     "CurrencyRecord",
     "Direction",
     "Endorsement",
     "EndorsementRole",
     "EndorsementStatus",
     "EvidenceLink",
+    "ExchangeRate",
     "FocusArea",
     "ImplementationStatus",
     "Indicator",

@@ -1,14 +1,169 @@
-"""Country look-ups services use to refuse unknown codes with a clear message."""
+"""Countries: loading reference data, group membership as of a date, and code look-ups."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.countries.models import Country
+from hub.countries.models import (
+    Country,
+    CountryGroup,
+    CountryGroupChange,
+    CountryGroupMembership,
+)
+from hub.countries.reference import (
+    CountryRow,
+    GroupChange,
+    memberships,
+    parse_changes,
+    parse_countries,
+)
 from hub.errors import InvalidInput
+from hub.integrity import flush
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceLoad:
+    """What loading the reference data changed."""
+
+    countries_added: int
+    countries_updated: int
+    memberships: int
+    changes: int
+
+
+def _apply(country: Country, row: CountryRow) -> bool:
+    values = {
+        "alpha2": row.alpha2,
+        "numeric": row.numeric,
+        **row.names,
+        "region_code": row.region_code,
+        "region_name": row.region_name,
+        "sub_region_code": row.sub_region_code,
+        "sub_region_name": row.sub_region_name,
+    }
+    changed = False
+    for field, value in values.items():
+        if getattr(country, field, None) != value:
+            setattr(country, field, value)
+            changed = True
+    return changed
+
+
+async def load_reference(
+    session: AsyncSession, countries: list[CountryRow], changes: list[GroupChange]
+) -> ReferenceLoad:
+    """Upsert countries and replace group memberships and changes; loading twice is a no-op."""
+    periods = memberships(countries, changes)
+    existing = {c.alpha3: c for c in await session.scalars(select(Country))}
+    added = updated = 0
+    for row in countries:
+        country = existing.get(row.alpha3)
+        if country is None:
+            country = Country(alpha3=row.alpha3)
+            _apply(country, row)
+            session.add(country)
+            added += 1
+        elif _apply(country, row):
+            updated += 1
+    await flush(session)
+    await session.execute(delete(CountryGroupMembership))
+    await session.execute(delete(CountryGroupChange))
+    session.add_all(
+        CountryGroupMembership(
+            country=p.alpha3, country_group=p.group, valid_from=p.valid_from, valid_to=p.valid_to
+        )
+        for p in periods
+    )
+    session.add_all(
+        CountryGroupChange(
+            country=c.alpha3,
+            country_group=c.group,
+            change=c.kind,
+            changed_on=c.on,
+            status=c.status,
+            note=c.note,
+        )
+        for c in changes
+    )
+    await flush(session)
+    return ReferenceLoad(added, updated, len(periods), len(changes))
+
+
+BUNDLED_COUNTRIES = files("hub.countries").joinpath("data", "country-codes.csv")
+BUNDLED_CHANGES = files("hub.countries").joinpath("data", "ldc-changes.csv")
+
+
+def read_reference(
+    countries_file: Traversable | Path = BUNDLED_COUNTRIES,
+    changes_file: Traversable | Path = BUNDLED_CHANGES,
+) -> tuple[list[CountryRow], list[GroupChange]]:
+    """Read and check the reference files (the bundled ones unless told otherwise)."""
+    countries = parse_countries(countries_file.read_text(encoding="utf-8"), countries_file.name)
+    changes = parse_changes(changes_file.read_text(encoding="utf-8"), changes_file.name)
+    return countries, changes
+
+
+def member_on(on: date) -> ColumnElement[bool]:
+    """The SQL condition that a membership row holds on ``on``."""
+    return and_(
+        or_(CountryGroupMembership.valid_from.is_(None), CountryGroupMembership.valid_from <= on),
+        or_(CountryGroupMembership.valid_to.is_(None), CountryGroupMembership.valid_to > on),
+    )
+
+
+async def countries_in_group(session: AsyncSession, group: CountryGroup, on: date) -> list[str]:
+    """Alpha-3 codes of the group's members on ``on``, sorted."""
+    rows = await session.scalars(
+        select(CountryGroupMembership.country)
+        .where(CountryGroupMembership.country_group == group, member_on(on))
+        .order_by(CountryGroupMembership.country)
+        .distinct()
+    )
+    return list(rows)
+
+
+async def groups_of(
+    session: AsyncSession, codes: Iterable[str], on: date
+) -> dict[str, set[CountryGroup]]:
+    """The groups each country belonged to on ``on``."""
+    wanted = set(codes)
+    found: dict[str, set[CountryGroup]] = defaultdict(set)
+    rows = await session.execute(
+        select(CountryGroupMembership.country, CountryGroupMembership.country_group).where(
+            CountryGroupMembership.country.in_(wanted), member_on(on)
+        )
+    )
+    for code, group in rows:
+        found[code].add(group)
+    return {code: found[code] for code in wanted}
+
+
+@dataclass(frozen=True, slots=True)
+class Alpha2Lookup:
+    """Alpha-3 codes for the alpha-2 codes that are known, and the ones that are not."""
+
+    found: dict[str, str]
+    unknown: list[str]
+
+
+async def alpha3_for_alpha2(session: AsyncSession, codes: Iterable[str]) -> Alpha2Lookup:
+    """Turn alpha-2 codes (as IATI and the World Bank write them) into alpha-3; never guess."""
+    wanted = {code: code.strip().upper() for code in codes}
+    rows = await session.execute(
+        select(Country.alpha2, Country.alpha3).where(Country.alpha2.in_(set(wanted.values())))
+    )
+    known = dict(rows.tuples().all())
+    found = {code: known[norm] for code, norm in wanted.items() if norm in known}
+    return Alpha2Lookup(found, sorted(code for code in wanted if code not in found))
 
 
 async def require_countries(session: AsyncSession, codes: Iterable[str], *, field: str) -> None:
@@ -24,3 +179,8 @@ async def require_countries(session: AsyncSession, codes: Iterable[str], *, fiel
             code="UNKNOWN_COUNTRY",
             field=(field,),
         )
+
+
+async def country_count(session: AsyncSession) -> int:
+    """How many countries are loaded."""
+    return int(await session.scalar(select(func.count()).select_from(Country)) or 0)

@@ -87,14 +87,3 @@ class UsdEquivalent:
     rate_date: date | None = None
     source: str | None = None
     missing_reason: str | None = None
-
-
-def usd_equivalent(value: Money, on: date) -> UsdEquivalent:
-    """USD equivalent of ``value`` on ``on``.
-
-    Only US dollars convert until exchange-rate reference data is loaded; any other
-    currency gets an empty value and a reason, never a guessed rate.
-    """
-    if value.currency == USD:
-        return UsdEquivalent(value.amount_minor, Decimal(1), on, "IDENTITY")
-    return UsdEquivalent(None, missing_reason=f"no {value.currency} to USD rate is available")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from hub.columns import ProvenanceColumns, TimestampColumns, provenance_constraints
 from hub.db import Base
 from hub.money.columns import MoneyColumns, UsdEquivalentColumns, money_constraints
-from hub.types import db_enum
+from hub.types import ExactDecimal, db_enum
 
 
 class CurrencyRecord(Base):
@@ -27,6 +28,20 @@ class CurrencyRecord(Base):
     numeric: Mapped[str] = mapped_column(String(3))
     exponent: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(200))
+
+
+class ExchangeRate(Base):
+    """Units of a currency per US dollar on a date, as one source states it."""
+
+    __tablename__ = "exchange_rates"
+    __table_args__ = (CheckConstraint("units_per_usd > 0", name="rate_positive"),)
+
+    currency: Mapped[str] = mapped_column(
+        String(3), ForeignKey("currencies.code"), primary_key=True
+    )
+    rate_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    source: Mapped[str] = mapped_column(String(50), primary_key=True)
+    units_per_usd: Mapped[Decimal] = mapped_column(ExactDecimal(28, 10))
 
 
 class TransactionKind(enum.StrEnum):

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.columns import Provenance
 from hub.errors import Conflict, NotFound
 from hub.integrity import flush
 from hub.organisations.models import (
@@ -29,6 +30,7 @@ async def create_organisation(
     iati_identifier: str | None = None,
     website: str | None = None,
     identifiers: Mapping[str, str] | None = None,
+    provenance: Provenance | None = None,
 ) -> Organisation:
     """Record an organisation; it is not a member until ``admit_member``."""
     organisation = Organisation(
@@ -43,6 +45,8 @@ async def create_organisation(
             for scheme, value in (identifiers or {}).items()
         ],
     )
+    if provenance is not None:
+        provenance.stamp(organisation)
     session.add(organisation)
     await flush(session)
     return organisation
@@ -66,6 +70,35 @@ async def admit_member(
     organisation.membership_status = MembershipStatus.MEMBER
     organisation.member_since = organisation.member_since or at or utcnow()
     organisation.suspended_at = None
+    await flush(session)
+    return organisation
+
+
+async def apply_for_membership(
+    session: AsyncSession, organisation_id: int, *, at: datetime | None = None
+) -> Organisation:
+    """An organisation asks to join; the secretariat decides with ``admit_member``."""
+    organisation = await get_organisation(session, organisation_id)
+    if organisation.membership_status is not MembershipStatus.NONE:
+        raise Conflict(
+            f"{organisation.name} is already {organisation.membership_status}",
+            code="INVALID_TRANSITION",
+        )
+    organisation.membership_status = MembershipStatus.APPLIED
+    organisation.applied_at = at or utcnow()
+    await flush(session)
+    return organisation
+
+
+async def suspend_member(
+    session: AsyncSession, organisation_id: int, *, at: datetime | None = None
+) -> Organisation:
+    """Suspend a member: it keeps its record and pledges but may not pledge anew."""
+    organisation = await get_organisation(session, organisation_id)
+    if organisation.membership_status is not MembershipStatus.MEMBER:
+        raise Conflict(f"{organisation.name} is not a member", code="NOT_A_MEMBER")
+    organisation.membership_status = MembershipStatus.SUSPENDED
+    organisation.suspended_at = at or utcnow()
     await flush(session)
     return organisation
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -21,7 +21,7 @@ from hub.columns import ProvenanceColumns, TimestampColumns, provenance_constrai
 from hub.countries.models import CountryGroup
 from hub.db import Base
 from hub.money.columns import MoneyColumns, UsdEquivalentColumns, money_constraints
-from hub.types import ExactDecimal, db_enum
+from hub.types import ExactDecimal, UTCDateTime, db_enum
 
 
 class PledgeType(enum.StrEnum):
@@ -94,6 +94,14 @@ class Pledge(MoneyColumns, UsdEquivalentColumns, ProvenanceColumns, TimestampCol
             name="dates_ordered",
         ),
         CheckConstraint("version >= 1", name="version_positive"),
+        CheckConstraint(
+            "publication_status NOT IN ('PUBLISHED', 'FULFILLED') OR published_at IS NOT NULL",
+            name="publication_dated",
+        ),
+        CheckConstraint(
+            "publication_status != 'WITHDRAWN' OR withdrawn_at IS NOT NULL",
+            name="withdrawal_dated",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -107,8 +115,11 @@ class Pledge(MoneyColumns, UsdEquivalentColumns, ProvenanceColumns, TimestampCol
     implementation_status: Mapped[ImplementationStatus] = mapped_column(
         db_enum(ImplementationStatus), default=ImplementationStatus.PIPELINE
     )
+    announced_on: Mapped[date] = mapped_column(Date, index=True)
     start_date: Mapped[date | None] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (read once by the mapper)

@@ -11,8 +11,11 @@ from hub.countries.models import CountryGroup
 from hub.errors import InvalidInput
 from hub.pledges.models import (
     BeneficiaryGroup,
+    Direction,
     FocusArea,
     ImplementationStatus,
+    Indicator,
+    Measure,
     PledgeType,
     PublicationStatus,
 )
@@ -33,6 +36,7 @@ class PledgeDraft:
     target_groups: Sequence[CountryGroup] = ()
     beneficiary_groups: Sequence[BeneficiaryGroup] = ()
     sdgs: Sequence[int] = ()
+    announced_on: date | None = None
     start_date: date | None = None
     end_date: date | None = None
     amount: Decimal | str | None = None
@@ -90,3 +94,38 @@ def submission_problems(focus_areas: Sequence[FocusArea], has_lead: bool) -> lis
             )
         )
     return problems
+
+
+@dataclass(frozen=True, slots=True)
+class TargetDraft:
+    """A measurable aim of a pledge."""
+
+    indicator: Indicator
+    unit: str
+    measure: Measure = Measure.QUANTITATIVE
+    direction: Direction = Direction.ASCENDING
+    cumulative: bool = True
+    label: str | None = None
+    description: str | None = None
+    baseline_value: Decimal | None = None
+    baseline_date: date | None = None
+    target_value: Decimal | None = None
+    deadline: date | None = None
+
+
+def check_target(draft: TargetDraft) -> None:
+    """Refuse a target that cannot be measured as stated."""
+    if not draft.unit.strip():
+        raise InvalidInput("a target needs a unit", code="REQUIRED", field=("unit",))
+    if draft.indicator is Indicator.OTHER and not draft.label:
+        raise InvalidInput("an OTHER indicator needs a label", code="REQUIRED", field=("label",))
+    if draft.measure is Measure.QUANTITATIVE and draft.target_value is None:
+        raise InvalidInput(
+            "a quantitative target needs a target value", code="REQUIRED", field=("targetValue",)
+        )
+    if draft.measure is Measure.QUALITATIVE and (
+        draft.target_value is not None or draft.baseline_value is not None or not draft.description
+    ):
+        raise InvalidInput(
+            "a qualitative target has a description and no values", field=("description",)
+        )

@@ -1,18 +1,22 @@
-"""Pledges: recording, submitting and publishing them, and reading the public ones."""
+"""Pledges: recording them, moving them through their publication life, reading them."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.columns import Provenance
 from hub.countries.service import require_countries
 from hub.endorsements.service import has_lead, lead_endorsement
 from hub.errors import Conflict, NotFound
 from hub.integrity import flush
-from hub.money.amounts import money, usd_equivalent
+from hub.money.amounts import money
+from hub.money.conversion import DEFAULT_MAX_RATE_AGE_DAYS
+from hub.money.service import stamp_usd, usd_equivalent
 from hub.organisations.service import require_member
 from hub.pagination import Page, PageRequest, fetch_page
 from hub.pledges.models import (
@@ -24,17 +28,38 @@ from hub.pledges.models import (
     PledgeTargetCountry,
     PledgeTargetGroup,
     PublicationStatus,
+    Target,
 )
-from hub.pledges.rules import PUBLIC_STATUSES, PledgeDraft, check_draft, submission_problems
+from hub.pledges.rules import (
+    PUBLIC_STATUSES,
+    PledgeDraft,
+    TargetDraft,
+    check_draft,
+    check_target,
+    submission_problems,
+)
 from hub.types import utcnow
 
+MAX_RATE_AGE = timedelta(days=DEFAULT_MAX_RATE_AGE_DAYS)
 
-async def create_pledge(session: AsyncSession, lead_member_id: int, draft: PledgeDraft) -> Pledge:
-    """Record a DRAFT pledge led by a member, with the member's accepted LEAD endorsement."""
+
+async def create_pledge(
+    session: AsyncSession,
+    lead_member_id: int,
+    draft: PledgeDraft,
+    *,
+    provenance: Provenance | None = None,
+    max_rate_age: timedelta = MAX_RATE_AGE,
+) -> Pledge:
+    """Record a DRAFT pledge led by a member, with the member's accepted LEAD endorsement.
+
+    The pledged money is converted to US dollars at the rate nearest the announcement date.
+    """
     check_draft(draft)
     await require_member(session, lead_member_id, field="leadMemberId")
     await require_countries(session, draft.target_countries, field="targetCountries")
     now = utcnow()
+    announced_on = draft.announced_on or now.date()
     pledge = Pledge(
         lead_member_id=lead_member_id,
         title=draft.title.strip(),
@@ -42,6 +67,7 @@ async def create_pledge(session: AsyncSession, lead_member_id: int, draft: Pledg
         pledge_type=draft.pledge_type,
         publication_status=PublicationStatus.DRAFT,
         implementation_status=draft.implementation_status,
+        announced_on=announced_on,
         start_date=draft.start_date,
         end_date=draft.end_date,
         focus_areas=[PledgeFocusArea(focus_area=area) for area in draft.focus_areas],
@@ -52,13 +78,12 @@ async def create_pledge(session: AsyncSession, lead_member_id: int, draft: Pledg
         ],
         sdgs=[PledgeSdg(sdg=sdg) for sdg in draft.sdgs],
     )
+    if provenance is not None:
+        provenance.stamp(pledge)
     if draft.amount is not None and draft.currency is not None:
         pledged = money(draft.amount, draft.currency, field="pledgedAmount")
-        usd = usd_equivalent(pledged, now.date())
         pledge.amount_minor, pledge.currency = pledged.amount_minor, pledged.currency
-        pledge.usd_amount_minor = usd.amount_minor
-        pledge.usd_rate, pledge.usd_rate_date = usd.rate, usd.rate_date
-        pledge.usd_rate_source, pledge.usd_missing_reason = usd.source, usd.missing_reason
+        stamp_usd(pledge, await usd_equivalent(session, pledged, announced_on, max_rate_age))
     session.add(pledge)
     await flush(session)
     endorsement = lead_endorsement(lead_member_id, now)
@@ -76,33 +101,86 @@ async def get_pledge(session: AsyncSession, pledge_id: int) -> Pledge:
     return pledge
 
 
-async def _move(
-    session: AsyncSession, pledge_id: int, source: PublicationStatus, target: PublicationStatus
-) -> Pledge:
-    pledge = await get_pledge(session, pledge_id)
-    if pledge.publication_status is not source:
-        raise Conflict(
-            f"only a {source} pledge can become {target}; this one is {pledge.publication_status}",
-            code="INVALID_TRANSITION",
-            field=("publicationStatus",),
-        )
-    areas = (await focus_areas_by_pledge(session, [pledge_id]))[pledge_id]
-    problems = submission_problems(areas, await has_lead(session, pledge_id))
+def _refuse_transition(pledge: Pledge, target: PublicationStatus) -> Conflict:
+    return Conflict(
+        f"a {pledge.publication_status} pledge cannot become {target}",
+        code="INVALID_TRANSITION",
+        field=("publicationStatus",),
+    )
+
+
+async def _ready_to_go_public(session: AsyncSession, pledge: Pledge) -> None:
+    areas = (await focus_areas_by_pledge(session, [pledge.id]))[pledge.id]
+    problems = submission_problems(areas, await has_lead(session, pledge.id))
     if problems:
         raise problems[0]
-    pledge.publication_status = target
-    await flush(session)
-    return pledge
 
 
 async def submit_pledge(session: AsyncSession, pledge_id: int) -> Pledge:
     """DRAFT to SUBMITTED, once the pledge has a focus area and its lead."""
-    return await _move(session, pledge_id, PublicationStatus.DRAFT, PublicationStatus.SUBMITTED)
+    pledge = await get_pledge(session, pledge_id)
+    if pledge.publication_status is not PublicationStatus.DRAFT:
+        raise _refuse_transition(pledge, PublicationStatus.SUBMITTED)
+    await _ready_to_go_public(session, pledge)
+    pledge.publication_status = PublicationStatus.SUBMITTED
+    await flush(session)
+    return pledge
 
 
 async def publish_pledge(session: AsyncSession, pledge_id: int) -> Pledge:
     """SUBMITTED to PUBLISHED (the secretariat's decision); the same checks apply."""
-    return await _move(session, pledge_id, PublicationStatus.SUBMITTED, PublicationStatus.PUBLISHED)
+    pledge = await get_pledge(session, pledge_id)
+    if pledge.publication_status is not PublicationStatus.SUBMITTED:
+        raise _refuse_transition(pledge, PublicationStatus.PUBLISHED)
+    await _ready_to_go_public(session, pledge)
+    pledge.publication_status = PublicationStatus.PUBLISHED
+    pledge.published_at = utcnow()
+    await flush(session)
+    return pledge
+
+
+async def fulfil_pledge(session: AsyncSession, pledge_id: int) -> Pledge:
+    """PUBLISHED to FULFILLED: the commitment was met."""
+    pledge = await get_pledge(session, pledge_id)
+    if pledge.publication_status is not PublicationStatus.PUBLISHED:
+        raise _refuse_transition(pledge, PublicationStatus.FULFILLED)
+    pledge.publication_status = PublicationStatus.FULFILLED
+    await flush(session)
+    return pledge
+
+
+async def withdraw_pledge(session: AsyncSession, pledge_id: int) -> Pledge:
+    """Any status but WITHDRAWN to WITHDRAWN; a once-published pledge keeps its publication date."""
+    pledge = await get_pledge(session, pledge_id)
+    if pledge.publication_status is PublicationStatus.WITHDRAWN:
+        raise _refuse_transition(pledge, PublicationStatus.WITHDRAWN)
+    pledge.publication_status = PublicationStatus.WITHDRAWN
+    pledge.withdrawn_at = utcnow()
+    await flush(session)
+    return pledge
+
+
+async def add_target(session: AsyncSession, pledge_id: int, draft: TargetDraft) -> Target:
+    """Add a measurable target to a pledge."""
+    check_target(draft)
+    await get_pledge(session, pledge_id)
+    target = Target(
+        pledge_id=pledge_id,
+        indicator=draft.indicator,
+        label=draft.label,
+        description=draft.description,
+        unit=draft.unit,
+        measure=draft.measure,
+        direction=draft.direction,
+        cumulative=draft.cumulative,
+        baseline_value=draft.baseline_value,
+        baseline_date=draft.baseline_date,
+        target_value=draft.target_value,
+        deadline=draft.deadline,
+    )
+    session.add(target)
+    await flush(session)
+    return target
 
 
 async def list_public_pledges(session: AsyncSession, request: PageRequest) -> Page[Pledge]:

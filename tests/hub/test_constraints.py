@@ -26,7 +26,7 @@ from hub.models import (
     PledgeType,
     PublicationStatus,
 )
-from tests.fixtures.factories import add_countries, add_member
+from tests.fixtures.factories import add_member
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
 
@@ -34,7 +34,6 @@ NOW = datetime(2024, 6, 1, tzinfo=UTC)
 async def seed(session_factory: async_sessionmaker[AsyncSession]) -> tuple[int, int]:
     """Two members and committed reference data; returns the members' ids."""
     async with session_factory() as session:
-        await add_countries(session, "NPL")
         lead = await add_member(session, "GSMA")
         other = await add_member(session, "UNICEF")
         await session.commit()
@@ -50,6 +49,7 @@ def pledge_row(lead_id: int, **fields: object) -> dict[str, object]:
         "publication_status": PublicationStatus.DRAFT,
         "implementation_status": "PIPELINE",
         "version": 1,
+        "announced_on": NOW.date(),
         "created_at": NOW,
         "updated_at": NOW,
         **fields,
@@ -349,6 +349,18 @@ async def test_an_unknown_headquarters_country_is_refused(
     error = await refused(session_factory, write)
     assert isinstance(error, NotFound)
     assert await count(session_factory, Organisation) == 2
+
+
+async def test_missing_required_values_are_named(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    lead, _ = await seed(session_factory)
+
+    async def write(session: AsyncSession) -> None:
+        await new_pledge(session, lead, announced_on=None)
+
+    error = await refused(session_factory, write)
+    assert (error.code, error.field) == ("REQUIRED", ("announced_on",))
 
 
 async def test_a_member_needs_a_membership_date(

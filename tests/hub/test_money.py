@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -14,7 +13,6 @@ from hub.money.amounts import (
     money,
     non_negative_total,
     to_minor_units,
-    usd_equivalent,
 )
 from hub.money.currencies import all_currencies, get_currency
 
@@ -70,15 +68,6 @@ def test_registry_holds_iso_4217_exponents() -> None:
     assert (currencies["JPY"].exponent, currencies["USD"].exponent) == (0, 2)
     assert currencies["KWD"].exponent == 3
     assert currencies["EUR"].numeric == "978"
-
-
-def test_usd_equivalent_is_identity_for_dollars_and_explained_otherwise() -> None:
-    day = date(2024, 5, 1)
-    dollars = usd_equivalent(Money(1234, "USD"), day)
-    assert (dollars.amount_minor, dollars.rate, dollars.rate_date) == (1234, Decimal(1), day)
-    euros = usd_equivalent(Money(1234, "EUR"), day)
-    assert euros.amount_minor is None
-    assert euros.missing_reason == "no EUR to USD rate is available"
 
 
 def test_totals_of_signed_flows_are_never_negative() -> None:

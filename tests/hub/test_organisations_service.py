@@ -14,11 +14,10 @@ from hub.organisations.service import (
     organisations_by_id,
 )
 from hub.pagination import PageRequest
-from tests.fixtures.factories import JOINED, add_countries
+from tests.fixtures.factories import JOINED
 
 
 async def test_organisations_join_the_coalition_when_admitted(session: AsyncSession) -> None:
-    await add_countries(session, "CHE")
     itu = await create_organisation(
         session,
         name="International Telecommunication Union",

@@ -25,11 +25,10 @@ from hub.pledges.service import (
     publish_pledge,
     submit_pledge,
 )
-from tests.fixtures.factories import add_countries, add_member, add_pledge, add_published_pledge
+from tests.fixtures.factories import add_member, add_pledge, add_published_pledge
 
 
 async def test_a_pledge_is_recorded_with_its_lead_endorsement(session: AsyncSession) -> None:
-    await add_countries(session, "NPL", "BTN")
     member = await add_member(session, "Nepal Telecom", OrganisationType.PRIVATE_SECTOR)
     pledge = await create_pledge(
         session,
@@ -83,7 +82,7 @@ async def test_money_in_other_currencies_keeps_the_reason_usd_is_missing(
     pledge = await add_pledge(session, member, amount="1000", currency="JPY")
     assert (pledge.amount_minor, pledge.currency) == (1000, "JPY")
     assert pledge.usd_amount_minor is None
-    assert pledge.usd_missing_reason == "no JPY to USD rate is available"
+    assert pledge.usd_missing_reason == "no JPY to USD rate is loaded"
 
 
 @pytest.mark.parametrize(

@@ -66,7 +66,7 @@ async def test_floats_never_reach_a_decimal_column(session: AsyncSession) -> Non
             indicator=Indicator.PEOPLE_TRAINED,
             unit="people",
             measure=Measure.QUANTITATIVE,
-            target_value=0.1,  # type: ignore[arg-type]
+            target_value=0.1,
         )
     )
     with pytest.raises(StatementError, match="expected Decimal"):

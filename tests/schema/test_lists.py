@@ -92,7 +92,7 @@ async def test_pledges_are_paged_with_cursors(
     kwd, usd = first["edges"][0]["node"], first["edges"][1]["node"]
     assert kwd["pledgedAmount"] == {"amount": "1000.500", "currency": "KWD"}
     assert kwd["pledgedAmountUsd"] is None
-    assert kwd["usdMissingReason"] == "no KWD to USD rate is available"
+    assert kwd["usdMissingReason"] == "no KWD to USD rate is loaded"
     assert usd["pledgedAmountUsd"] == {"amount": "1000.50", "currency": "USD"}
     assert kwd["focusAreas"] == ["ACCESS", "VALUE_CREATION"]
     assert kwd["publicationStatus"] == "PUBLISHED"

@@ -1,4 +1,4 @@
-"""The pledge data model: organisations, pledges, endorsements, money and progress.
+"""The pledge data model: countries, organisations, pledges, endorsements, money, progress.
 
 The currencies table is filled here from the ISO 4217 file the money registry reads, so
 that every currency column refuses unknown codes from the first revision on.
@@ -29,12 +29,26 @@ def upgrade() -> None:
     op.create_table(
         "countries",
         sa.Column("alpha3", sa.String(length=3), nullable=False),
+        sa.Column("alpha2", sa.String(length=2), nullable=False),
+        sa.Column("numeric", sa.String(length=3), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("name_fr", sa.String(length=200), nullable=False),
+        sa.Column("name_es", sa.String(length=200), nullable=False),
+        sa.Column("name_ru", sa.String(length=200), nullable=False),
+        sa.Column("name_zh", sa.String(length=200), nullable=False),
+        sa.Column("name_ar", sa.String(length=200), nullable=False),
+        sa.Column("region_code", sa.String(length=3), nullable=True),
+        sa.Column("region_name", sa.String(length=100), nullable=True),
+        sa.Column("sub_region_code", sa.String(length=3), nullable=True),
+        sa.Column("sub_region_name", sa.String(length=100), nullable=True),
         sa.CheckConstraint(
-            "length(alpha3) = 3 AND alpha3 = upper(alpha3)",
-            name=op.f("ck_countries_alpha3_format"),
+            "length(alpha2) = 2 AND alpha2 = upper(alpha2)", name=op.f("ck_countries_alpha2_format")
+        ),
+        sa.CheckConstraint(
+            "length(alpha3) = 3 AND alpha3 = upper(alpha3)", name=op.f("ck_countries_alpha3_format")
         ),
         sa.PrimaryKeyConstraint("alpha3", name=op.f("pk_countries")),
+        sa.UniqueConstraint("alpha2", name=op.f("uq_countries_alpha2")),
     )
     op.create_table(
         "currencies",
@@ -42,14 +56,114 @@ def upgrade() -> None:
         sa.Column("numeric", sa.String(length=3), nullable=False),
         sa.Column("exponent", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
+        sa.CheckConstraint("exponent BETWEEN 0 AND 4", name=op.f("ck_currencies_exponent_range")),
         sa.CheckConstraint(
-            "exponent BETWEEN 0 AND 4", name=op.f("ck_currencies_exponent_range")
-        ),
-        sa.CheckConstraint(
-            "length(code) = 3 AND code = upper(code)",
-            name=op.f("ck_currencies_code_format"),
+            "length(code) = 3 AND code = upper(code)", name=op.f("ck_currencies_code_format")
         ),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_currencies")),
+    )
+    op.create_table(
+        "country_group_changes",
+        sa.Column("country", sa.String(length=3), nullable=False),
+        sa.Column(
+            "country_group",
+            sa.Enum(
+                "LDC",
+                "LLDC",
+                "SIDS",
+                name="country_group",
+                native_enum=False,
+                create_constraint=True,
+            ),
+            nullable=False,
+        ),
+        sa.Column(
+            "change",
+            sa.Enum(
+                "JOINED", "LEFT", name="change_kind", native_enum=False, create_constraint=True
+            ),
+            nullable=False,
+        ),
+        sa.Column("changed_on", sa.Date(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "EFFECTIVE",
+                "SCHEDULED",
+                name="change_status",
+                native_enum=False,
+                create_constraint=True,
+            ),
+            nullable=False,
+        ),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["country"],
+            ["countries.alpha3"],
+            name=op.f("fk_country_group_changes_country_countries"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "country",
+            "country_group",
+            "change",
+            "changed_on",
+            name=op.f("pk_country_group_changes"),
+        ),
+    )
+    op.create_table(
+        "country_group_memberships",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("country", sa.String(length=3), nullable=False),
+        sa.Column(
+            "country_group",
+            sa.Enum(
+                "LDC",
+                "LLDC",
+                "SIDS",
+                name="country_group",
+                native_enum=False,
+                create_constraint=True,
+            ),
+            nullable=False,
+        ),
+        sa.Column("valid_from", sa.Date(), nullable=True),
+        sa.Column("valid_to", sa.Date(), nullable=True),
+        sa.CheckConstraint(
+            "valid_from IS NULL OR valid_to IS NULL OR valid_to > valid_from",
+            name=op.f("ck_country_group_memberships_period_ordered"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["country"],
+            ["countries.alpha3"],
+            name=op.f("fk_country_group_memberships_country_countries"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_country_group_memberships")),
+    )
+    op.create_index(
+        op.f("ix_country_group_memberships_country"),
+        "country_group_memberships",
+        ["country"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_country_group_memberships_group_country",
+        "country_group_memberships",
+        ["country_group", "country"],
+        unique=False,
+    )
+    op.create_table(
+        "exchange_rates",
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("rate_date", sa.Date(), nullable=False),
+        sa.Column("source", sa.String(length=50), nullable=False),
+        sa.Column("units_per_usd", hub.types.ExactDecimal(precision=28, scale=10), nullable=False),
+        sa.CheckConstraint("units_per_usd > 0", name=op.f("ck_exchange_rates_rate_positive")),
+        sa.ForeignKeyConstraint(
+            ["currency"], ["currencies.code"], name=op.f("fk_exchange_rates_currency_currencies")
+        ),
+        sa.PrimaryKeyConstraint("currency", "rate_date", "source", name=op.f("pk_exchange_rates")),
     )
     currencies = sa.table(
         "currencies",
@@ -61,12 +175,7 @@ def upgrade() -> None:
     op.bulk_insert(
         currencies,
         [
-            {
-                "code": c.code,
-                "numeric": c.numeric,
-                "exponent": c.exponent,
-                "name": c.name,
-            }
+            {"code": c.code, "numeric": c.numeric, "exponent": c.exponent, "name": c.name}
             for c in all_currencies().values()
         ],
     )
@@ -131,22 +240,16 @@ def upgrade() -> None:
             "(source_system IS NULL AND external_id IS NULL AND fetched_at IS NULL AND payload_hash IS NULL) OR (source_system IS NOT NULL AND external_id IS NOT NULL AND fetched_at IS NOT NULL)",
             name=op.f("ck_organisations_provenance_complete"),
         ),
-        sa.CheckConstraint(
-            "length(trim(name)) > 0", name=op.f("ck_organisations_name_present")
-        ),
+        sa.CheckConstraint("length(trim(name)) > 0", name=op.f("ck_organisations_name_present")),
         sa.ForeignKeyConstraint(
             ["headquarters_country"],
             ["countries.alpha3"],
             name=op.f("fk_organisations_headquarters_country_countries"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_organisations")),
+        sa.UniqueConstraint("iati_identifier", name=op.f("uq_organisations_iati_identifier")),
         sa.UniqueConstraint(
-            "iati_identifier", name=op.f("uq_organisations_iati_identifier")
-        ),
-        sa.UniqueConstraint(
-            "source_system",
-            "external_id",
-            name=op.f("uq_organisations_source_system_external_id"),
+            "source_system", "external_id", name=op.f("uq_organisations_source_system_external_id")
         ),
     )
     op.create_index(
@@ -230,15 +333,16 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
+        sa.Column("announced_on", sa.Date(), nullable=False),
         sa.Column("start_date", sa.Date(), nullable=True),
         sa.Column("end_date", sa.Date(), nullable=True),
+        sa.Column("published_at", hub.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("withdrawn_at", hub.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("amount_minor", sa.BigInteger(), nullable=True),
         sa.Column("currency", sa.String(length=3), nullable=True),
         sa.Column("usd_amount_minor", sa.BigInteger(), nullable=True),
-        sa.Column(
-            "usd_rate", hub.types.ExactDecimal(precision=28, scale=10), nullable=True
-        ),
+        sa.Column("usd_rate", hub.types.ExactDecimal(precision=28, scale=10), nullable=True),
         sa.Column("usd_rate_date", sa.Date(), nullable=True),
         sa.Column("usd_rate_source", sa.String(length=100), nullable=True),
         sa.Column("usd_missing_reason", sa.Text(), nullable=True),
@@ -248,6 +352,14 @@ def upgrade() -> None:
         sa.Column("payload_hash", sa.String(length=128), nullable=True),
         sa.Column("created_at", hub.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", hub.types.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "publication_status != 'WITHDRAWN' OR withdrawn_at IS NOT NULL",
+            name=op.f("ck_pledges_withdrawal_dated"),
+        ),
+        sa.CheckConstraint(
+            "publication_status NOT IN ('PUBLISHED', 'FULFILLED') OR published_at IS NOT NULL",
+            name=op.f("ck_pledges_publication_dated"),
+        ),
         sa.CheckConstraint(
             "(amount_minor IS NULL) = (currency IS NULL)",
             name=op.f("ck_pledges_amount_has_currency"),
@@ -268,18 +380,14 @@ def upgrade() -> None:
             "amount_minor IS NULL OR usd_amount_minor IS NOT NULL OR usd_missing_reason IS NOT NULL",
             name=op.f("ck_pledges_usd_or_reason"),
         ),
-        sa.CheckConstraint(
-            "length(trim(title)) > 0", name=op.f("ck_pledges_title_present")
-        ),
+        sa.CheckConstraint("length(trim(title)) > 0", name=op.f("ck_pledges_title_present")),
         sa.CheckConstraint(
             "start_date IS NULL OR end_date IS NULL OR end_date >= start_date",
             name=op.f("ck_pledges_dates_ordered"),
         ),
         sa.CheckConstraint("version >= 1", name=op.f("ck_pledges_version_positive")),
         sa.ForeignKeyConstraint(
-            ["currency"],
-            ["currencies.code"],
-            name=op.f("fk_pledges_currency_currencies"),
+            ["currency"], ["currencies.code"], name=op.f("fk_pledges_currency_currencies")
         ),
         sa.ForeignKeyConstraint(
             ["lead_member_id"],
@@ -287,23 +395,15 @@ def upgrade() -> None:
             name=op.f("fk_pledges_lead_member_id_organisations"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_pledges")),
+        sa.UniqueConstraint("id", "lead_member_id", name=op.f("uq_pledges_id_lead_member_id")),
         sa.UniqueConstraint(
-            "id", "lead_member_id", name=op.f("uq_pledges_id_lead_member_id")
-        ),
-        sa.UniqueConstraint(
-            "source_system",
-            "external_id",
-            name=op.f("uq_pledges_source_system_external_id"),
+            "source_system", "external_id", name=op.f("uq_pledges_source_system_external_id")
         ),
     )
+    op.create_index(op.f("ix_pledges_announced_on"), "pledges", ["announced_on"], unique=False)
+    op.create_index(op.f("ix_pledges_lead_member_id"), "pledges", ["lead_member_id"], unique=False)
     op.create_index(
-        op.f("ix_pledges_lead_member_id"), "pledges", ["lead_member_id"], unique=False
-    )
-    op.create_index(
-        op.f("ix_pledges_publication_status"),
-        "pledges",
-        ["publication_status"],
-        unique=False,
+        op.f("ix_pledges_publication_status"), "pledges", ["publication_status"], unique=False
     )
     op.create_table(
         "endorsements",
@@ -364,16 +464,11 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_endorsements")),
         sa.UniqueConstraint(
-            "pledge_id",
-            "organisation_id",
-            name=op.f("uq_endorsements_pledge_id_organisation_id"),
+            "pledge_id", "organisation_id", name=op.f("uq_endorsements_pledge_id_organisation_id")
         ),
     )
     op.create_index(
-        op.f("ix_endorsements_organisation_id"),
-        "endorsements",
-        ["organisation_id"],
-        unique=False,
+        op.f("ix_endorsements_organisation_id"), "endorsements", ["organisation_id"], unique=False
     )
     op.create_table(
         "money_flows",
@@ -400,9 +495,7 @@ def upgrade() -> None:
         sa.Column("amount_minor", sa.BigInteger(), nullable=True),
         sa.Column("currency", sa.String(length=3), nullable=True),
         sa.Column("usd_amount_minor", sa.BigInteger(), nullable=True),
-        sa.Column(
-            "usd_rate", hub.types.ExactDecimal(precision=28, scale=10), nullable=True
-        ),
+        sa.Column("usd_rate", hub.types.ExactDecimal(precision=28, scale=10), nullable=True),
         sa.Column("usd_rate_date", sa.Date(), nullable=True),
         sa.Column("usd_rate_source", sa.String(length=100), nullable=True),
         sa.Column("usd_missing_reason", sa.Text(), nullable=True),
@@ -424,9 +517,7 @@ def upgrade() -> None:
             "(usd_amount_minor IS NULL AND usd_rate IS NULL AND usd_rate_date IS NULL AND usd_rate_source IS NULL) OR (usd_amount_minor IS NOT NULL AND usd_rate IS NOT NULL AND usd_rate_date IS NOT NULL AND usd_rate_source IS NOT NULL AND usd_missing_reason IS NULL AND amount_minor IS NOT NULL)",
             name=op.f("ck_money_flows_usd_has_rate"),
         ),
-        sa.CheckConstraint(
-            "amount_minor IS NOT NULL", name=op.f("ck_money_flows_amount_required")
-        ),
+        sa.CheckConstraint("amount_minor IS NOT NULL", name=op.f("ck_money_flows_amount_required")),
         sa.CheckConstraint(
             "amount_minor IS NULL OR usd_amount_minor IS NOT NULL OR usd_missing_reason IS NOT NULL",
             name=op.f("ck_money_flows_usd_or_reason"),
@@ -435,9 +526,7 @@ def upgrade() -> None:
             "length(count_reason) > 0", name=op.f("ck_money_flows_count_reason_present")
         ),
         sa.ForeignKeyConstraint(
-            ["currency"],
-            ["currencies.code"],
-            name=op.f("fk_money_flows_currency_currencies"),
+            ["currency"], ["currencies.code"], name=op.f("fk_money_flows_currency_currencies")
         ),
         sa.ForeignKeyConstraint(
             ["pledge_id"],
@@ -447,14 +536,10 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_money_flows")),
         sa.UniqueConstraint(
-            "source_system",
-            "external_id",
-            name=op.f("uq_money_flows_source_system_external_id"),
+            "source_system", "external_id", name=op.f("uq_money_flows_source_system_external_id")
         ),
     )
-    op.create_index(
-        op.f("ix_money_flows_pledge_id"), "money_flows", ["pledge_id"], unique=False
-    )
+    op.create_index(op.f("ix_money_flows_pledge_id"), "money_flows", ["pledge_id"], unique=False)
     op.create_table(
         "pledge_beneficiary_groups",
         sa.Column("pledge_id", sa.Integer(), nullable=False),
@@ -508,17 +593,13 @@ def upgrade() -> None:
             name=op.f("fk_pledge_focus_areas_pledge_id_pledges"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint(
-            "pledge_id", "focus_area", name=op.f("pk_pledge_focus_areas")
-        ),
+        sa.PrimaryKeyConstraint("pledge_id", "focus_area", name=op.f("pk_pledge_focus_areas")),
     )
     op.create_table(
         "pledge_sdgs",
         sa.Column("pledge_id", sa.Integer(), nullable=False),
         sa.Column("sdg", sa.Integer(), autoincrement=False, nullable=False),
-        sa.CheckConstraint(
-            "sdg BETWEEN 1 AND 17", name=op.f("ck_pledge_sdgs_sdg_range")
-        ),
+        sa.CheckConstraint("sdg BETWEEN 1 AND 17", name=op.f("ck_pledge_sdgs_sdg_range")),
         sa.ForeignKeyConstraint(
             ["pledge_id"],
             ["pledges.id"],
@@ -542,9 +623,7 @@ def upgrade() -> None:
             name=op.f("fk_pledge_target_countries_pledge_id_pledges"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint(
-            "pledge_id", "country", name=op.f("pk_pledge_target_countries")
-        ),
+        sa.PrimaryKeyConstraint("pledge_id", "country", name=op.f("pk_pledge_target_countries")),
     )
     op.create_index(
         op.f("ix_pledge_target_countries_country"),
@@ -573,9 +652,7 @@ def upgrade() -> None:
             name=op.f("fk_pledge_target_groups_pledge_id_pledges"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint(
-            "pledge_id", "country_group", name=op.f("pk_pledge_target_groups")
-        ),
+        sa.PrimaryKeyConstraint("pledge_id", "country_group", name=op.f("pk_pledge_target_groups")),
     )
     op.create_table(
         "progress_reports",
@@ -600,9 +677,7 @@ def upgrade() -> None:
         sa.Column("amount_minor", sa.BigInteger(), nullable=True),
         sa.Column("currency", sa.String(length=3), nullable=True),
         sa.Column("usd_amount_minor", sa.BigInteger(), nullable=True),
-        sa.Column(
-            "usd_rate", hub.types.ExactDecimal(precision=28, scale=10), nullable=True
-        ),
+        sa.Column("usd_rate", hub.types.ExactDecimal(precision=28, scale=10), nullable=True),
         sa.Column("usd_rate_date", sa.Date(), nullable=True),
         sa.Column("usd_rate_source", sa.String(length=100), nullable=True),
         sa.Column("usd_missing_reason", sa.Text(), nullable=True),
@@ -633,13 +708,10 @@ def upgrade() -> None:
             name=op.f("ck_progress_reports_usd_or_reason"),
         ),
         sa.CheckConstraint(
-            "period_end >= period_start",
-            name=op.f("ck_progress_reports_period_ordered"),
+            "period_end >= period_start", name=op.f("ck_progress_reports_period_ordered")
         ),
         sa.ForeignKeyConstraint(
-            ["currency"],
-            ["currencies.code"],
-            name=op.f("fk_progress_reports_currency_currencies"),
+            ["currency"], ["currencies.code"], name=op.f("fk_progress_reports_currency_currencies")
         ),
         sa.ForeignKeyConstraint(
             ["pledge_id"],
@@ -653,9 +725,7 @@ def upgrade() -> None:
             name=op.f("fk_progress_reports_reporting_member_id_organisations"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_progress_reports")),
-        sa.UniqueConstraint(
-            "id", "pledge_id", name=op.f("uq_progress_reports_id_pledge_id")
-        ),
+        sa.UniqueConstraint("id", "pledge_id", name=op.f("uq_progress_reports_id_pledge_id")),
         sa.UniqueConstraint(
             "source_system",
             "external_id",
@@ -663,10 +733,7 @@ def upgrade() -> None:
         ),
     )
     op.create_index(
-        op.f("ix_progress_reports_pledge_id"),
-        "progress_reports",
-        ["pledge_id"],
-        unique=False,
+        op.f("ix_progress_reports_pledge_id"), "progress_reports", ["pledge_id"], unique=False
     )
     op.create_index(
         op.f("ix_progress_reports_reporting_member_id"),
@@ -720,21 +787,14 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("cumulative", sa.Boolean(), nullable=False),
-        sa.Column(
-            "baseline_value",
-            hub.types.ExactDecimal(precision=28, scale=6),
-            nullable=True,
-        ),
+        sa.Column("baseline_value", hub.types.ExactDecimal(precision=28, scale=6), nullable=True),
         sa.Column("baseline_date", sa.Date(), nullable=True),
-        sa.Column(
-            "target_value", hub.types.ExactDecimal(precision=28, scale=6), nullable=True
-        ),
+        sa.Column("target_value", hub.types.ExactDecimal(precision=28, scale=6), nullable=True),
         sa.Column("deadline", sa.Date(), nullable=True),
         sa.Column("created_at", hub.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", hub.types.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
-            "indicator != 'OTHER' OR label IS NOT NULL",
-            name=op.f("ck_targets_other_labelled"),
+            "indicator != 'OTHER' OR label IS NOT NULL", name=op.f("ck_targets_other_labelled")
         ),
         sa.CheckConstraint(
             "measure != 'QUALITATIVE' OR (target_value IS NULL AND baseline_value IS NULL AND description IS NOT NULL)",
@@ -753,9 +813,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_targets")),
         sa.UniqueConstraint("id", "pledge_id", name=op.f("uq_targets_id_pledge_id")),
     )
-    op.create_index(
-        op.f("ix_targets_pledge_id"), "targets", ["pledge_id"], unique=False
-    )
+    op.create_index(op.f("ix_targets_pledge_id"), "targets", ["pledge_id"], unique=False)
     op.create_table(
         "endorsement_roles",
         sa.Column("pledge_id", sa.Integer(), nullable=False),
@@ -821,23 +879,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_evidence_links")),
     )
     op.create_index(
-        op.f("ix_evidence_links_report_id"),
-        "evidence_links",
-        ["report_id"],
-        unique=False,
+        op.f("ix_evidence_links_report_id"), "evidence_links", ["report_id"], unique=False
     )
     op.create_table(
         "progress_values",
         sa.Column("report_id", sa.Integer(), nullable=False),
         sa.Column("target_id", sa.Integer(), nullable=False),
         sa.Column("pledge_id", sa.Integer(), nullable=False),
-        sa.Column(
-            "value", hub.types.ExactDecimal(precision=28, scale=6), nullable=True
-        ),
+        sa.Column("value", hub.types.ExactDecimal(precision=28, scale=6), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
         sa.CheckConstraint(
-            "value IS NOT NULL OR note IS NOT NULL",
-            name=op.f("ck_progress_values_value_or_note"),
+            "value IS NOT NULL OR note IS NOT NULL", name=op.f("ck_progress_values_value_or_note")
         ),
         sa.ForeignKeyConstraint(
             ["report_id", "pledge_id"],
@@ -851,15 +903,10 @@ def upgrade() -> None:
             name=op.f("fk_progress_values_target_id_pledge_id_targets"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint(
-            "report_id", "target_id", name=op.f("pk_progress_values")
-        ),
+        sa.PrimaryKeyConstraint("report_id", "target_id", name=op.f("pk_progress_values")),
     )
     op.create_index(
-        op.f("ix_progress_values_target_id"),
-        "progress_values",
-        ["target_id"],
-        unique=False,
+        op.f("ix_progress_values_target_id"), "progress_values", ["target_id"], unique=False
     )
 
 
@@ -877,15 +924,11 @@ def downgrade() -> None:
     op.drop_table("endorsement_roles")
     op.drop_index(op.f("ix_targets_pledge_id"), table_name="targets")
     op.drop_table("targets")
-    op.drop_index(
-        op.f("ix_progress_reports_reporting_member_id"), table_name="progress_reports"
-    )
+    op.drop_index(op.f("ix_progress_reports_reporting_member_id"), table_name="progress_reports")
     op.drop_index(op.f("ix_progress_reports_pledge_id"), table_name="progress_reports")
     op.drop_table("progress_reports")
     op.drop_table("pledge_target_groups")
-    op.drop_index(
-        op.f("ix_pledge_target_countries_country"), table_name="pledge_target_countries"
-    )
+    op.drop_index(op.f("ix_pledge_target_countries_country"), table_name="pledge_target_countries")
     op.drop_table("pledge_target_countries")
     op.drop_table("pledge_sdgs")
     op.drop_table("pledge_focus_areas")
@@ -896,14 +939,20 @@ def downgrade() -> None:
     op.drop_table("endorsements")
     op.drop_index(op.f("ix_pledges_publication_status"), table_name="pledges")
     op.drop_index(op.f("ix_pledges_lead_member_id"), table_name="pledges")
+    op.drop_index(op.f("ix_pledges_announced_on"), table_name="pledges")
     op.drop_table("pledges")
     op.drop_table("organisation_identifiers")
-    op.drop_index(
-        op.f("ix_organisations_membership_status"), table_name="organisations"
-    )
-    op.drop_index(
-        op.f("ix_organisations_headquarters_country"), table_name="organisations"
-    )
+    op.drop_index(op.f("ix_organisations_membership_status"), table_name="organisations")
+    op.drop_index(op.f("ix_organisations_headquarters_country"), table_name="organisations")
     op.drop_table("organisations")
+    op.drop_table("exchange_rates")
+    op.drop_index(
+        "ix_country_group_memberships_group_country", table_name="country_group_memberships"
+    )
+    op.drop_index(
+        op.f("ix_country_group_memberships_country"), table_name="country_group_memberships"
+    )
+    op.drop_table("country_group_memberships")
+    op.drop_table("country_group_changes")
     op.drop_table("currencies")
     op.drop_table("countries")

@@ -1,0 +1,165 @@
+"""Exchange rates in the database: loading them, checking their direction, converting."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from statistics import median
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.money.amounts import USD, Money, UsdEquivalent
+from hub.money.columns import UsdEquivalentColumns
+from hub.money.conversion import Rate, convert
+from hub.money.currencies import all_currencies
+from hub.money.models import ExchangeRate
+from hub.money.rates import RATE_PLACES, ParsedRates, Series
+
+AGREEMENT = math.log(1.25)
+"""Two sources agree on a currency when their rates differ by less than 25% (log ratio)."""
+
+OVERLAP_DAYS = 16
+"""How close two quotes' dates must be to compare them."""
+
+
+@dataclass
+class RateLoad:
+    """What loading a rate file did, series by series."""
+
+    source: str
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    inverted: list[str] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)
+
+
+def _rate(record: ExchangeRate) -> Rate:
+    return Rate(record.currency, record.rate_date, record.units_per_usd, record.source)
+
+
+async def _other_sources(session: AsyncSession, currency: str, source: str) -> list[Rate]:
+    rows = await session.scalars(
+        select(ExchangeRate).where(ExchangeRate.currency == currency, ExchangeRate.source != source)
+    )
+    return [_rate(r) for r in rows]
+
+
+def direction_check(series: Series, others: list[Rate]) -> str:
+    """``same``, ``inverted``, ``conflict``, or ``unchecked`` when nothing overlaps.
+
+    Compares the series with another source's quotes of the same currency on nearby dates:
+    agreeing rates have a log ratio near 0, an inverted series one near 0 for the product.
+    """
+    ratios, products = [], []
+    by_date = sorted(others, key=lambda rate: rate.on)
+    for row in series.rows.values():
+        near = [o for o in by_date if abs((o.on - row.on).days) <= OVERLAP_DAYS]
+        for other in near:
+            ratios.append(math.log(row.units_per_usd / other.units_per_usd))
+            products.append(math.log(row.units_per_usd * other.units_per_usd))
+    if not ratios:
+        return "unchecked"
+    if abs(median(ratios)) < AGREEMENT:
+        return "same"
+    if abs(median(products)) < AGREEMENT:
+        return "inverted"
+    return "conflict"
+
+
+async def load_rates(session: AsyncSession, parsed: ParsedRates) -> RateLoad:
+    """Add or update a source's rates; loading the same file twice changes nothing."""
+    load = RateLoad(parsed.source, refused=dict(parsed.skipped))
+    known = all_currencies()
+    existing = {
+        (r.currency, r.rate_date): r
+        for r in await session.scalars(
+            select(ExchangeRate).where(ExchangeRate.source == parsed.source)
+        )
+    }
+    new_rows = []
+    for series in parsed.series:
+        if series.currency not in known:
+            load.refused[series.name] = f"{series.currency} is not an ISO 4217 currency code"
+            continue
+        verdict = direction_check(
+            series, await _other_sources(session, series.currency, parsed.source)
+        )
+        if verdict == "conflict":
+            load.refused[series.name] = (
+                f"its {series.currency} rates disagree with another source's by more than 25%"
+            )
+            continue
+        invert = verdict == "inverted"
+        if invert:
+            load.inverted.append(series.name)
+        for row in series.rows.values():
+            value = row.units_per_usd
+            if invert:
+                value = (Decimal(1) / value).quantize(RATE_PLACES, rounding=ROUND_HALF_EVEN)
+            stored = existing.get((row.currency, row.on))
+            if stored is None:
+                new_rows.append(
+                    {
+                        "currency": row.currency,
+                        "rate_date": row.on,
+                        "source": parsed.source,
+                        "units_per_usd": value,
+                    }
+                )
+            elif stored.units_per_usd != value:
+                stored.units_per_usd = value
+                load.updated += 1
+            else:
+                load.unchanged += 1
+    if new_rows:
+        await session.execute(insert(ExchangeRate), new_rows)
+    load.added = len(new_rows)
+    await session.flush()
+    return load
+
+
+async def usd_equivalent(
+    session: AsyncSession, value: Money, on: date, max_age: timedelta
+) -> UsdEquivalent:
+    """The USD equivalent of ``value`` on ``on`` with the nearest loaded rate, or why not."""
+    if value.currency == USD:
+        return convert(value, on, [], max_age)
+    window = select(ExchangeRate).where(
+        ExchangeRate.currency == value.currency,
+        ExchangeRate.rate_date.between(on - max_age, on + max_age),
+    )
+    candidates = [_rate(r) for r in await session.scalars(window)]
+    nearest = None
+    if not candidates:
+        before = await session.scalar(
+            select(ExchangeRate)
+            .where(ExchangeRate.currency == value.currency, ExchangeRate.rate_date < on)
+            .order_by(ExchangeRate.rate_date.desc())
+            .limit(1)
+        )
+        after = await session.scalar(
+            select(ExchangeRate)
+            .where(ExchangeRate.currency == value.currency, ExchangeRate.rate_date > on)
+            .order_by(ExchangeRate.rate_date)
+            .limit(1)
+        )
+        found = [r for r in (before, after) if r is not None]
+        if found:
+            closest = min(found, key=lambda r: abs(r.rate_date - on))
+            nearest = Rate(
+                closest.currency, closest.rate_date, closest.units_per_usd, closest.source
+            )
+    return convert(value, on, candidates, max_age, nearest)
+
+
+def stamp_usd(record: UsdEquivalentColumns, usd: UsdEquivalent) -> None:
+    """Write a USD equivalent onto a record's USD columns."""
+    record.usd_amount_minor = usd.amount_minor
+    record.usd_rate = usd.rate
+    record.usd_rate_date = usd.rate_date
+    record.usd_rate_source = usd.source
+    record.usd_missing_reason = usd.missing_reason

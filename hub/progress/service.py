@@ -1,0 +1,87 @@
+"""Progress reports: members report actual values against their pledge's targets."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.columns import Provenance
+from hub.errors import Conflict, InvalidInput, NotFound
+from hub.integrity import flush
+from hub.money.amounts import money
+from hub.money.conversion import DEFAULT_MAX_RATE_AGE_DAYS
+from hub.money.service import stamp_usd, usd_equivalent
+from hub.organisations.service import require_member
+from hub.pledges.models import Target
+from hub.pledges.service import get_pledge
+from hub.progress.models import EvidenceLink, ProgressReport, ProgressValue, ReportStatus
+from hub.progress.rules import ReportDraft, check_report
+
+
+async def report_progress(
+    session: AsyncSession,
+    pledge_id: int,
+    member_id: int,
+    draft: ReportDraft,
+    *,
+    provenance: Provenance | None = None,
+    max_rate_age: timedelta = timedelta(days=DEFAULT_MAX_RATE_AGE_DAYS),
+) -> ProgressReport:
+    """Record a SUBMITTED report; values must name targets of the same pledge."""
+    check_report(draft)
+    await get_pledge(session, pledge_id)
+    await require_member(session, member_id, field="memberId")
+    targets = set(await session.scalars(select(Target.id).where(Target.pledge_id == pledge_id)))
+    named = set(draft.values) | set(draft.notes)
+    stray = sorted(named - targets)
+    if stray:
+        raise InvalidInput(
+            f"target(s) {', '.join(map(str, stray))} are not targets of pledge {pledge_id}",
+            code="UNKNOWN_TARGET",
+            field=("values",),
+        )
+    report = ProgressReport(
+        pledge_id=pledge_id,
+        reporting_member_id=member_id,
+        period_start=draft.period_start,
+        period_end=draft.period_end,
+        narrative=draft.narrative,
+        status=ReportStatus.SUBMITTED,
+        values=[
+            ProgressValue(
+                target_id=target,
+                pledge_id=pledge_id,
+                value=draft.values.get(target),
+                note=draft.notes.get(target),
+            )
+            for target in sorted(named)
+        ],
+        evidence=[EvidenceLink(url=url) for url in draft.evidence],
+    )
+    if provenance is not None:
+        provenance.stamp(report)
+    if draft.disbursed_amount is not None and draft.disbursed_currency is not None:
+        disbursed = money(draft.disbursed_amount, draft.disbursed_currency, field="disbursed")
+        report.amount_minor, report.currency = disbursed.amount_minor, disbursed.currency
+        stamp_usd(report, await usd_equivalent(session, disbursed, draft.period_end, max_rate_age))
+    session.add(report)
+    await flush(session)
+    return report
+
+
+async def review_report(session: AsyncSession, report_id: int, *, verified: bool) -> ProgressReport:
+    """The secretariat's verdict on a SUBMITTED report."""
+    report = await session.get(ProgressReport, report_id)
+    if report is None:
+        raise NotFound(f"progress report {report_id} does not exist", field=("reportId",))
+    if report.status is not ReportStatus.SUBMITTED:
+        raise Conflict(
+            f"only a SUBMITTED report can be reviewed; this one is {report.status}",
+            code="INVALID_TRANSITION",
+            field=("status",),
+        )
+    report.status = ReportStatus.VERIFIED if verified else ReportStatus.REJECTED
+    await flush(session)
+    return report
