@@ -43,7 +43,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class ExactDecimal(TypeDecorator[Decimal]):
-    """NUMERIC on PostgreSQL, text on SQLite; a ``Decimal`` either way."""
+    """NUMERIC on PostgreSQL, text on SQLite; a ``Decimal`` either way.
+
+    Values that do not fit the precision and scale are refused rather than rounded, so
+    both backends always store the same number.
+    """
 
     impl = Numeric
     cache_ok = True
@@ -63,6 +67,10 @@ class ExactDecimal(TypeDecorator[Decimal]):
             return None
         if not isinstance(value, Decimal):
             raise TypeError(f"expected Decimal, got {type(value).__name__}")
+        if value != value.quantize(Decimal(1).scaleb(-self.scale)):
+            raise ValueError(f"{value} has more than {self.scale} decimal places")
+        if value.adjusted() >= self.precision - self.scale:
+            raise ValueError(f"{value} has more than {self.precision - self.scale} integer digits")
         if dialect.name == "sqlite":
             return format(value, "f")
         return value

@@ -161,7 +161,7 @@ async def alpha3_for_alpha2(session: AsyncSession, codes: Iterable[str]) -> Alph
     rows = await session.execute(
         select(Country.alpha2, Country.alpha3).where(Country.alpha2.in_(set(wanted.values())))
     )
-    known = dict(rows.tuples().all())
+    known = {alpha2: alpha3 for alpha2, alpha3 in rows}
     found = {code: known[norm] for code, norm in wanted.items() if norm in known}
     return Alpha2Lookup(found, sorted(code for code in wanted if code not in found))
 

@@ -27,7 +27,7 @@ class UsdEquivalentColumns:
     """The USD value of the amount, with the rate (currency units per USD), date and source."""
 
     usd_amount_minor: Mapped[int | None] = mapped_column(BigInteger)
-    usd_rate: Mapped[Decimal | None] = mapped_column(ExactDecimal(28, 10))
+    usd_rate: Mapped[Decimal | None] = mapped_column(ExactDecimal(38, 20))
     usd_rate_date: Mapped[date | None] = mapped_column(Date)
     usd_rate_source: Mapped[str | None] = mapped_column(String(100))
     usd_missing_reason: Mapped[str | None] = mapped_column(Text)

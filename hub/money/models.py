@@ -41,7 +41,7 @@ class ExchangeRate(Base):
     )
     rate_date: Mapped[date] = mapped_column(Date, primary_key=True)
     source: Mapped[str] = mapped_column(String(50), primary_key=True)
-    units_per_usd: Mapped[Decimal] = mapped_column(ExactDecimal(28, 10))
+    units_per_usd: Mapped[Decimal] = mapped_column(ExactDecimal(38, 20))
 
 
 class TransactionKind(enum.StrEnum):

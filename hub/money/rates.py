@@ -2,7 +2,8 @@
 
 Pure: text in, rows out, each with its line number, grouped into series (one currency as
 one source quotes it). A malformed row stops the read with its line number; rows repeated
-with the same value (within rounding noise) are merged, and conflicting repeats reported.
+with the same value (within rounding noise) are merged; a date quoted with two different
+values is reported and not loaded at all, since guessing which is right is not ours to do.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from hub.errors import InvalidInput
 
-RATE_PLACES = Decimal("1e-10")
-"""Rates are kept to ten decimal places, the precision of the rates column."""
+RATE_PLACES = Decimal("1e-20")
+"""Rates are kept to twenty decimal places, the scale of the rates column: old Argentine
+rates, in today's pesos, are a few trillionths of a peso per dollar."""
 
 SAME_RATE_TOLERANCE = Decimal("1e-6")
 """Relative difference under which two quotes of one rate are the same quote."""
@@ -89,11 +91,12 @@ class RateRow:
 
 @dataclass
 class Series:
-    """The rows one source gives for one currency."""
+    """The rows one source gives for one currency; dates quoted twice differently are dropped."""
 
     name: str
     currency: str
     rows: dict[date, RateRow] = field(default_factory=dict)
+    disputed: dict[date, RateRow] = field(default_factory=dict)
 
 
 @dataclass
@@ -137,16 +140,23 @@ def _records(
         yield reader.line_num, f"{name}, line {reader.line_num}", values
 
 
+def _plain(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
 def _add(parsed: ParsedRates, series: Series, row: RateRow) -> None:
-    earlier = series.rows.get(row.on)
+    """Keep a row; a repeat of the same quote is merged, a different one drops the date."""
+    earlier = series.rows.get(row.on) or series.disputed.get(row.on)
     if earlier is None:
         series.rows[row.on] = row
         return
     parsed.duplicates += 1
     if abs(earlier.units_per_usd - row.units_per_usd) > SAME_RATE_TOLERANCE * earlier.units_per_usd:
+        series.rows.pop(row.on, None)
+        series.disputed[row.on] = earlier
         parsed.conflicts.append(
-            f"{row.currency} on {row.on}: line {earlier.line} says {earlier.units_per_usd}, "
-            f"line {row.line} says {row.units_per_usd}; kept line {earlier.line}"
+            f"{row.currency} on {row.on}: line {earlier.line} says {_plain(earlier.units_per_usd)}"
+            f", line {row.line} says {_plain(row.units_per_usd)}; neither is loaded"
         )
 
 

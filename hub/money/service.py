@@ -18,8 +18,9 @@ from hub.money.currencies import all_currencies
 from hub.money.models import ExchangeRate
 from hub.money.rates import RATE_PLACES, ParsedRates, Series
 
-AGREEMENT = math.log(1.25)
-"""Two sources agree on a currency when their rates differ by less than 25% (log ratio)."""
+AGREEMENT = math.log(1.10)
+"""Two sources agree on a currency when their rates differ by less than 10% (log ratio):
+monthly averages and month-end rates rarely differ more, even in volatile months."""
 
 OVERLAP_DAYS = 16
 """How close two quotes' dates must be to compare them."""
@@ -52,7 +53,8 @@ def direction_check(series: Series, others: list[Rate]) -> str:
     """``same``, ``inverted``, ``conflict``, or ``unchecked`` when nothing overlaps.
 
     Compares the series with another source's quotes of the same currency on nearby dates:
-    agreeing rates have a log ratio near 0, an inverted series one near 0 for the product.
+    agreeing rates have a log ratio near 0, an inverted series a log product near 0; the
+    nearer of the two decides, which still works for currencies close to parity.
     """
     ratios, products = [], []
     by_date = sorted(others, key=lambda rate: rate.on)
@@ -63,9 +65,10 @@ def direction_check(series: Series, others: list[Rate]) -> str:
             products.append(math.log(row.units_per_usd * other.units_per_usd))
     if not ratios:
         return "unchecked"
-    if abs(median(ratios)) < AGREEMENT:
+    ratio, product = abs(median(ratios)), abs(median(products))
+    if ratio <= product and ratio < AGREEMENT:
         return "same"
-    if abs(median(products)) < AGREEMENT:
+    if product < ratio and product < AGREEMENT:
         return "inverted"
     return "conflict"
 
@@ -90,7 +93,7 @@ async def load_rates(session: AsyncSession, parsed: ParsedRates) -> RateLoad:
         )
         if verdict == "conflict":
             load.refused[series.name] = (
-                f"its {series.currency} rates disagree with another source's by more than 25%"
+                f"its {series.currency} rates disagree with another source's by more than 10%"
             )
             continue
         invert = verdict == "inverted"
