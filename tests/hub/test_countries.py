@@ -48,7 +48,8 @@ def test_effective_changes_are_applied_over_the_snapshot() -> None:
     assert (south_sudan.valid_from, south_sudan.valid_to) == (date(2012, 12, 18), None)
     nepal = periods["NPL", LDC]
     assert nepal.valid_to is None, "a scheduled graduation is not a fact"
-    assert ("BTN", LLDC) in periods and ("FJI", SIDS) in periods
+    assert ("BTN", LLDC) in periods
+    assert ("FJI", SIDS) in periods
 
 
 @pytest.mark.parametrize(
