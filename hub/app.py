@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
@@ -25,7 +26,14 @@ class HubGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Any, response: Any = None) -> Context:
         app = request.scope["app"]
-        return Context(session_factory=app.state.session_factory, request=request)
+        return Context(session_factory=app.state.session_factory)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """A GraphQL request body is a JSON object; anything else is the caller's error."""
+        parsed = super().parse_json(data)
+        if not isinstance(parsed, dict):
+            raise HTTPException(400, "the request body must be a JSON object")
+        return parsed
 
 
 def create_app(settings: Settings) -> Starlette:

@@ -2,7 +2,9 @@
 
 SQLite is the embedded default and PostgreSQL the production database; both must enforce
 the same constraints, so SQLite connections switch foreign keys on and keep full
-transactional control (savepoints work, BEGIN is ours).
+transactional control (savepoints work, BEGIN is ours). SQLite transactions begin
+IMMEDIATE: one writer at a time, waiting its turn, instead of a transaction that read
+first failing when another has written meanwhile.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin_sqlite(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:

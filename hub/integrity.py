@@ -16,12 +16,15 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKeyConstraint,
     PrimaryKeyConstraint,
+    String,
     UniqueConstraint,
+    inspect,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
+import hub.models  # noqa: F401  (every table must be known to explain its constraints)
 from hub.db import Base
 from hub.errors import Conflict, HubError, InvalidInput, NotFound
 
@@ -49,7 +52,9 @@ def _rules() -> tuple[dict[str, _Rule], dict[str, _Rule]]:
             elif isinstance(constraint, (UniqueConstraint, PrimaryKeyConstraint)):
                 items.append(("unique", constraint, columns, None))
             elif isinstance(constraint, CheckConstraint):
-                items.append(("check", constraint, columns, None))
+                text = str(constraint.sqltext)
+                named = tuple(c.name for c in table.columns if re.search(rf"\b{c.name}\b", text))
+                items.append(("check", constraint, columns or named, None))
         for index in table.indexes:
             if index.unique:
                 items.append(("unique", index, tuple(c.name for c in index.columns), None))
@@ -102,19 +107,43 @@ def explain(error: IntegrityError) -> HubError:
             code="REFERENCE_NOT_FOUND",
             field=field,
         )
+    rule_name = rule.name.removeprefix(f"ck_{rule.table}_").replace("_", " ")
     return InvalidInput(
-        f"{rule.table} rule {rule.name!r} refused this write",
+        f"{rule.table} rule {rule_name!r} ({rule.name}) refused this write",
         code="CONSTRAINT_VIOLATED",
         field=field,
     )
 
 
+def check_lengths(session: AsyncSession) -> None:
+    """Refuse text longer than its column, the same on SQLite (which would keep it) as elsewhere."""
+    for record in (*session.new, *session.dirty):
+        for attribute in inspect(record).mapper.column_attrs:
+            column = attribute.columns[0]
+            if not isinstance(column.type, String) or column.type.length is None:
+                continue
+            value = getattr(record, attribute.key, None)
+            if isinstance(value, str) and len(value) > column.type.length:
+                raise InvalidInput(
+                    f"{attribute.key} has at most {column.type.length} characters,"
+                    f" not {len(value)}",
+                    code="TOO_LONG",
+                    field=(attribute.key,),
+                )
+
+
 async def flush(session: AsyncSession) -> None:
     """Flush pending writes; a refused constraint or stale version becomes a ``HubError``."""
+    check_lengths(session)
     try:
         await session.flush()
     except IntegrityError as error:
         raise explain(error) from error
+    except DataError as error:
+        raise InvalidInput(
+            f"the database cannot store a value of this write: {error.orig}",
+            code="VALUE_OUT_OF_RANGE",
+        ) from error
     except StaleDataError as error:
         raise Conflict(
             "the record changed since it was read; read it again and retry",

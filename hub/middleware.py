@@ -1,4 +1,8 @@
-"""Request ids and the one access-log line per request."""
+"""Request ids, the one access-log line per request, and the last word on unhandled errors.
+
+This middleware is the outermost layer that knows the request id, so an error nothing else
+handled becomes a 500 here, with the id in its header, its body and the logged traceback.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import time
 import uuid
 
 import structlog
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -31,12 +36,13 @@ class RequestLogMiddleware:
         request_id = supplied if _ACCEPTABLE_ID.match(supplied) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
+        responded = False
         started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, responded = message["status"], True
                 headers = list(message.get("headers", []))
                 headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
                 message = {**message, "headers": headers}
@@ -45,6 +51,14 @@ class RequestLogMiddleware:
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
                 await self.app(scope, receive, send_with_id)
+            except Exception:
+                log.exception("http.unhandled_error")
+                if responded or scope["type"] != "http":
+                    raise
+                await JSONResponse(
+                    {"error": f"internal error; quote request id {request_id} when reporting it"},
+                    status_code=500,
+                )(scope, receive, send_with_id)
             finally:
                 log.info(
                     "http.request",

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
 
 class Settings(BaseSettings):
@@ -31,6 +34,22 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535, description="TCP port of the server.")
     log_level: LogLevel = Field(default="INFO", description="Lowest level that is logged.")
     debug: bool = Field(default=False, description="Starlette debug mode; never in production.")
+
+    @field_validator("database_url", "migration_database_url")
+    @classmethod
+    def _async_driver(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        try:
+            driver = make_url(url).drivername
+        except ArgumentError:
+            raise ValueError(f"{url!r} is not a database URL") from None
+        if driver not in SUPPORTED_DRIVERS:
+            raise ValueError(
+                f"the hub speaks {' or '.join(SUPPORTED_DRIVERS)}, not {driver}"
+                f" (for example sqlite+aiosqlite:///./p2c-hub.db)"
+            )
+        return url
 
     @property
     def effective_migration_url(self) -> str:

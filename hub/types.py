@@ -67,6 +67,8 @@ class ExactDecimal(TypeDecorator[Decimal]):
             return None
         if not isinstance(value, Decimal):
             raise TypeError(f"expected Decimal, got {type(value).__name__}")
+        if not value.is_finite():
+            raise ValueError(f"{value} is not a finite number")
         if value != value.quantize(Decimal(1).scaleb(-self.scale)):
             raise ValueError(f"{value} has more than {self.scale} decimal places")
         if value.adjusted() >= self.precision - self.scale:

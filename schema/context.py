@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.types import Info as StrawberryInfo
@@ -16,7 +15,6 @@ class Context:
     """Per-request context; loaders are new for each request so nothing leaks between them."""
 
     session_factory: async_sessionmaker[AsyncSession]
-    request: Any = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

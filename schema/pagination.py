@@ -16,6 +16,10 @@ C = TypeVar("C")
 M = TypeVar("M")
 
 
+MAX_KEY = 2**31 - 1
+"""Row keys are 32-bit integers; a cursor naming a larger one was not made by the hub."""
+
+
 def encode_cursor(kind: str, key: int) -> str:
     """An opaque cursor for the row ``key`` of a list of ``kind``."""
     return base64.urlsafe_b64encode(f"{kind}:{key}".encode()).decode()
@@ -25,7 +29,7 @@ def decode_cursor(cursor: str, kind: str) -> int:
     """The row key in ``cursor``, refusing cursors of another list or malformed ones."""
     try:
         prefix, _, key = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if prefix == kind and key.isdigit():
+        if prefix == kind and key.isascii() and key.isdigit() and int(key) <= MAX_KEY:
             return int(key)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
@@ -36,7 +40,9 @@ def decode_cursor(cursor: str, kind: str) -> int:
 
 def page_request(first: int, after: str | None, kind: str) -> PageRequest:
     """The hub page request for connection arguments, validated."""
-    return PageRequest(first=first, after_id=decode_cursor(after, kind) if after else None)
+    return PageRequest(
+        first=first, after_id=decode_cursor(after, kind) if after is not None else None
+    )
 
 
 def build_connection(

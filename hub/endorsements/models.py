@@ -89,6 +89,7 @@ class EndorsementRole(Base):
         ForeignKeyConstraint(
             ["pledge_id", "lead_member_id"],
             ["pledges.id", "pledges.lead_member_id"],
+            ondelete="CASCADE",
         ),
         CheckConstraint(
             "(role = 'LEAD' AND lead_member_id = organisation_id)"

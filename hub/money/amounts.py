@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -24,11 +24,23 @@ class Money:
         return from_minor_units(self.amount_minor, get_currency(self.currency))
 
 
+MAX_AMOUNT_MINOR = 10**15
+"""The largest amount the hub stores, in minor units: its USD value still fits in 64 bits."""
+
+_DECIMAL = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+
+
 def parse_amount(value: Decimal | str | int, *, field: tuple[str, ...] = ("amount",)) -> Decimal:
-    """A finite ``Decimal`` from a decimal string, integer or ``Decimal``; floats are refused."""
+    """A finite ``Decimal`` from a plain decimal string, integer or ``Decimal``; never a float."""
     if isinstance(value, bool) or not isinstance(value, (Decimal, str, int)):
         raise InvalidInput(
             f"amount must be a decimal string or integer, not {type(value).__name__}",
+            code="INVALID_AMOUNT",
+            field=field,
+        )
+    if isinstance(value, str) and not _DECIMAL.fullmatch(value.strip()):
+        raise InvalidInput(
+            f"{value!r} is not a plain decimal number such as 1234.56",
             code="INVALID_AMOUNT",
             field=field,
         )
@@ -56,6 +68,13 @@ def to_minor_units(
             code="TOO_MANY_DECIMALS",
             field=field,
         )
+    if abs(scaled) > MAX_AMOUNT_MINOR:
+        largest = from_minor_units(MAX_AMOUNT_MINOR, currency)
+        raise InvalidInput(
+            f"{currency.code} amounts are at most {largest:,} in size",
+            code="AMOUNT_TOO_LARGE",
+            field=field,
+        )
     return int(scaled)
 
 
@@ -68,11 +87,6 @@ def money(value: Decimal | str | int, currency_code: str, *, field: str = "amoun
     """Validated ``Money`` from caller input: a known currency and representable amount."""
     currency = get_currency(currency_code, field=(field, "currency"))
     return Money(to_minor_units(value, currency, field=(field, "amount")), currency.code)
-
-
-def non_negative_total(amounts_minor: Iterable[int]) -> int:
-    """Sum of signed amounts, floored at zero: corrections never make a total negative."""
-    return max(0, sum(amounts_minor))
 
 
 USD = "USD"

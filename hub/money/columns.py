@@ -50,6 +50,10 @@ def money_constraints(*, required: bool, non_negative: bool) -> tuple[CheckConst
             " OR usd_missing_reason IS NOT NULL",
             name="usd_or_reason",
         ),
+        CheckConstraint(
+            "usd_missing_reason IS NULL OR length(trim(usd_missing_reason)) > 0",
+            name="usd_reason_present",
+        ),
     ]
     if required:
         checks.append(CheckConstraint("amount_minor IS NOT NULL", name="amount_required"))

@@ -47,6 +47,10 @@ class Organisation(ProvenanceColumns, TimestampColumns, Base):
         *provenance_constraints(),
         CheckConstraint("length(trim(name)) > 0", name="name_present"),
         CheckConstraint(
+            "iati_identifier IS NULL OR length(trim(iati_identifier)) > 0",
+            name="iati_identifier_present",
+        ),
+        CheckConstraint(
             "membership_status != 'APPLIED' OR applied_at IS NOT NULL", name="applied_dated"
         ),
         CheckConstraint(

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.columns import Provenance
+from hub.countries.service import require_countries
 from hub.errors import Conflict, NotFound
 from hub.integrity import flush
 from hub.organisations.models import (
@@ -33,6 +34,8 @@ async def create_organisation(
     provenance: Provenance | None = None,
 ) -> Organisation:
     """Record an organisation; it is not a member until ``admit_member``."""
+    if headquarters_country is not None:
+        await require_countries(session, [headquarters_country], field="headquartersCountry")
     organisation = Organisation(
         name=name.strip(),
         organisation_type=organisation_type,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -116,7 +116,9 @@ async def _ready_to_go_public(session: AsyncSession, pledge: Pledge) -> None:
         raise problems[0]
 
 
-async def submit_pledge(session: AsyncSession, pledge_id: int) -> Pledge:
+async def submit_pledge(
+    session: AsyncSession, pledge_id: int, *, at: datetime | None = None
+) -> Pledge:
     """DRAFT to SUBMITTED, once the pledge has a focus area and its lead."""
     pledge = await get_pledge(session, pledge_id)
     if pledge.publication_status is not PublicationStatus.DRAFT:
@@ -127,19 +129,23 @@ async def submit_pledge(session: AsyncSession, pledge_id: int) -> Pledge:
     return pledge
 
 
-async def publish_pledge(session: AsyncSession, pledge_id: int) -> Pledge:
+async def publish_pledge(
+    session: AsyncSession, pledge_id: int, *, at: datetime | None = None
+) -> Pledge:
     """SUBMITTED to PUBLISHED (the secretariat's decision); the same checks apply."""
     pledge = await get_pledge(session, pledge_id)
     if pledge.publication_status is not PublicationStatus.SUBMITTED:
         raise _refuse_transition(pledge, PublicationStatus.PUBLISHED)
     await _ready_to_go_public(session, pledge)
     pledge.publication_status = PublicationStatus.PUBLISHED
-    pledge.published_at = utcnow()
+    pledge.published_at = at or utcnow()
     await flush(session)
     return pledge
 
 
-async def fulfil_pledge(session: AsyncSession, pledge_id: int) -> Pledge:
+async def fulfil_pledge(
+    session: AsyncSession, pledge_id: int, *, at: datetime | None = None
+) -> Pledge:
     """PUBLISHED to FULFILLED: the commitment was met."""
     pledge = await get_pledge(session, pledge_id)
     if pledge.publication_status is not PublicationStatus.PUBLISHED:
@@ -149,13 +155,15 @@ async def fulfil_pledge(session: AsyncSession, pledge_id: int) -> Pledge:
     return pledge
 
 
-async def withdraw_pledge(session: AsyncSession, pledge_id: int) -> Pledge:
+async def withdraw_pledge(
+    session: AsyncSession, pledge_id: int, *, at: datetime | None = None
+) -> Pledge:
     """Any status but WITHDRAWN to WITHDRAWN; a once-published pledge keeps its publication date."""
     pledge = await get_pledge(session, pledge_id)
     if pledge.publication_status is PublicationStatus.WITHDRAWN:
         raise _refuse_transition(pledge, PublicationStatus.WITHDRAWN)
     pledge.publication_status = PublicationStatus.WITHDRAWN
-    pledge.withdrawn_at = utcnow()
+    pledge.withdrawn_at = at or utcnow()
     await flush(session)
     return pledge
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from hub.columns import ProvenanceColumns, TimestampColumns, provenance_constraints
 from hub.db import Base
 from hub.money.columns import MoneyColumns, UsdEquivalentColumns, money_constraints
-from hub.types import ExactDecimal, db_enum
+from hub.types import ExactDecimal, UTCDateTime, db_enum
 
 
 class ReportStatus(enum.StrEnum):
@@ -47,6 +47,7 @@ class ProgressReport(MoneyColumns, UsdEquivalentColumns, ProvenanceColumns, Time
     reporting_member_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     narrative: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[ReportStatus] = mapped_column(
         db_enum(ReportStatus), default=ReportStatus.SUBMITTED

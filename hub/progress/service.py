@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +18,7 @@ from hub.pledges.models import Target
 from hub.pledges.service import get_pledge
 from hub.progress.models import EvidenceLink, ProgressReport, ProgressValue, ReportStatus
 from hub.progress.rules import ReportDraft, check_report
+from hub.types import utcnow
 
 
 async def report_progress(
@@ -27,6 +28,7 @@ async def report_progress(
     draft: ReportDraft,
     *,
     provenance: Provenance | None = None,
+    at: datetime | None = None,
     max_rate_age: timedelta = timedelta(days=DEFAULT_MAX_RATE_AGE_DAYS),
 ) -> ProgressReport:
     """Record a SUBMITTED report; values must name targets of the same pledge."""
@@ -48,6 +50,7 @@ async def report_progress(
         period_start=draft.period_start,
         period_end=draft.period_end,
         narrative=draft.narrative,
+        submitted_at=at or utcnow(),
         status=ReportStatus.SUBMITTED,
         values=[
             ProgressValue(

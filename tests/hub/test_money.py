@@ -11,7 +11,6 @@ from hub.money.amounts import (
     Money,
     from_minor_units,
     money,
-    non_negative_total,
     to_minor_units,
 )
 from hub.money.currencies import all_currencies, get_currency
@@ -43,7 +42,9 @@ def test_too_many_decimals_are_refused(code: str, value: str) -> None:
     assert code in refused.value.message
 
 
-@pytest.mark.parametrize("value", [1.5, "abc", "NaN", "Infinity", "", True])
+@pytest.mark.parametrize(
+    "value", [1.5, "abc", "NaN", "Infinity", "", True, "1_000", "١٢", "1e3", "1,000", " 1. "]
+)
 def test_non_decimal_amounts_are_refused(value: object) -> None:
     with pytest.raises(InvalidInput) as refused:
         to_minor_units(value, get_currency("USD"))  # type: ignore[arg-type]
@@ -70,6 +71,8 @@ def test_registry_holds_iso_4217_exponents() -> None:
     assert currencies["EUR"].numeric == "978"
 
 
-def test_totals_of_signed_flows_are_never_negative() -> None:
-    assert non_negative_total([1000, -300]) == 700
-    assert non_negative_total([100, -300]) == 0
+def test_amounts_beyond_what_the_hub_stores_are_refused() -> None:
+    assert to_minor_units("10000000000000", get_currency("USD")) == 10**15
+    with pytest.raises(InvalidInput) as refused:
+        to_minor_units("10000000000000.01", get_currency("USD"))
+    assert refused.value.code == "AMOUNT_TOO_LARGE"
