@@ -19,6 +19,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 run: $(VENV)/.installed-run
 	$(BIN)/p2c-hub migrate
+	$(BIN)/p2c-hub countries load
+	$(BIN)/p2c-hub fx load data/fx/imf_exchangerates.csv --format imf
+	$(BIN)/p2c-hub fx load data/fx/fred-monthly.csv --format fred
+	$(BIN)/p2c-hub demo-data --if-empty
 	$(BIN)/p2c-hub serve
 
 test: lint typecheck pytest

@@ -40,10 +40,14 @@ def hub_env(**settings: str) -> dict[str, str]:
     return env
 
 
-def migrate(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def hub(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*P2C_HUB, "migrate"], env=env, capture_output=True, text=True, timeout=60, check=False
+        [*P2C_HUB, *args], env=env, capture_output=True, text=True, timeout=120, check=False
     )
+
+
+def migrate(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return hub(env, "migrate")
 
 
 @contextmanager
@@ -86,8 +90,8 @@ def test_migrate_and_serve_on_the_default_sqlite_database(tmp_path: Path) -> Non
     assert data.json() == {"data": {"pledges": {"totalCount": 0}}}
 
     lines = log.read_text().splitlines()
-    assert lines[0] == f"P2C Hub serving on {base} (GraphQL at {base}/graphql)"
-    records = [json.loads(line) for line in lines[1:]]
+    assert f"P2C Hub serving on {base} (GraphQL at {base}/graphql)" in lines
+    records = [json.loads(line) for line in lines if line.startswith("{")]
     [request] = [r for r in records if r.get("request_id") == "trace-cli-1"]
     assert request["event"] == "http.request"
     assert (request["method"], request["path"], request["status"]) == ("GET", "/healthz", 200)
@@ -168,3 +172,67 @@ def test_migrations_run_as_the_owner_and_the_hub_serves_as_a_lesser_role(
     with serving(env, tmp_path / "serve.log") as base:
         data = httpx.post(f"{base}/graphql", json={"query": "{ members(first: 1) { totalCount } }"})
     assert data.json() == {"data": {"members": {"totalCount": 0}}}
+
+
+FX = Path(__file__).parent.parent / "data" / "fx"
+
+
+def test_reference_rates_and_demo_commands(tmp_path: Path) -> None:
+    env = hub_env(database_url=f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}")
+    assert migrate(env).returncode == 0
+
+    loaded = hub(env, "countries", "load")
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.startswith("countries: 249 added, 0 updated; 136 group memberships")
+    assert "countries: 0 added, 0 updated" in hub(env, "countries", "load").stdout
+
+    imf = hub(env, "fx", "load", str(FX / "imf_exchangerates.csv"), "--format", "imf")
+    assert imf.returncode == 0, imf.stderr
+    assert imf.stdout.strip() == "IMF rates: 5243 added, 0 updated, 0 unchanged"
+    assert imf.stderr.count("neither is loaded") == 4
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Date,Rate,Currency\n2022-01-31,0.8,GBP\n2022-02-28,0.8.1,GBP\n")
+    refused = hub(env, "fx", "load", str(bad), "--format", "imf")
+    assert refused.returncode == 1
+    assert "bad.csv, line 3: rate '0.8.1' is not a number" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+    fred = hub(env, "fx", "load", str(FX / "fred-monthly.csv"), "--format", "fred")
+    assert fred.returncode == 0, fred.stderr
+    assert "skipped Venezuela: the series runs across several redenominations" in fred.stderr
+
+    demo = hub(env, "demo-data", "--if-empty")
+    assert demo.returncode == 0, demo.stderr
+    assert demo.stdout.strip().endswith("demo coalition: 71 organisations, 320 pledges")
+    assert "nothing changed" in hub(env, "demo-data").stdout
+    assert "was not loaded" in hub(env, "demo-data", "--if-empty").stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[], ["serve"], ["migrate"], ["version"], ["countries", "load"], ["fx", "load"],
+     ["demo-data"]],
+)  # fmt: skip
+def test_every_command_has_help(command: list[str]) -> None:
+    result = hub(hub_env(), *command, "--help")
+    assert result.returncode == 0
+    assert "Usage: p2c-hub" in result.stdout
+
+
+def test_version_and_usage_errors(tmp_path: Path) -> None:
+    assert hub(hub_env(), "version").stdout.strip() == "0.1.0"
+    missing = hub(hub_env(), "fx", "load", str(tmp_path / "nope.csv"), "--format", "imf")
+    assert missing.returncode == 2
+    assert "does not exist" in missing.stderr
+    half = hub(hub_env(), "countries", "load", "--countries-file", str(FX / "fred-monthly.csv"))
+    assert half.returncode == 2
+    assert "give both" in half.stderr
+
+
+def test_an_unsupported_database_url_is_a_usage_error() -> None:
+    result = hub(hub_env(database_url="postgresql://postgres@127.0.0.1/test"), "migrate")
+    assert result.returncode == 2
+    assert "HUB_DATABASE_URL" in result.stderr
+    assert "postgresql+asyncpg" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -32,45 +32,25 @@ class RateFormat(enum.StrEnum):
     FRED = "fred"
 
 
-FRED_SERIES: dict[str, str | None] = {
-    "Australia": "AUD",
-    "Brazil": "BRL",
-    "Canada": "CAD",
-    "China": "CNY",
-    "Denmark": "DKK",
-    "Euro": "EUR",
-    "Hong Kong": "HKD",
-    "India": "INR",
-    "Japan": "JPY",
-    "Malaysia": "MYR",
-    "Mexico": "MXN",
-    "New Zealand": "NZD",
-    "Norway": "NOK",
-    "Singapore": "SGD",
-    "South Africa": "ZAR",
-    "South Korea": "KRW",
-    "Sri Lanka": "LKR",
-    "Sweden": "SEK",
-    "Switzerland": "CHF",
-    "Taiwan": "TWD",
-    "Thailand": "THB",
-    "United Kingdom": "GBP",
-    "Venezuela": None,
-    "Austria": None,
-    "Belgium": None,
-    "Finland": None,
-    "France": None,
-    "Germany": None,
-    "Greece": None,
-    "Ireland": None,
-    "Italy": None,
-    "Netherlands": None,
-    "Portugal": None,
-    "Spain": None,
-}
-"""FRED series by name and the ISO 4217 currency they quote; ``None`` for series not loaded:
-the euro area's former currencies are no longer ISO 4217 codes, and the Venezuela series
-runs across several redenominations of the bolívar."""
+FRED_SERIES = {
+    "Australia": "AUD", "Brazil": "BRL", "Canada": "CAD", "China": "CNY", "Denmark": "DKK",
+    "Euro": "EUR", "Hong Kong": "HKD", "India": "INR", "Japan": "JPY", "Malaysia": "MYR",
+    "Mexico": "MXN", "New Zealand": "NZD", "Norway": "NOK", "Singapore": "SGD",
+    "South Africa": "ZAR", "South Korea": "KRW", "Sri Lanka": "LKR", "Sweden": "SEK",
+    "Switzerland": "CHF", "Taiwan": "TWD", "Thailand": "THB", "United Kingdom": "GBP",
+}  # fmt: skip
+"""FRED series by name and the ISO 4217 currency each quotes."""
+
+_REPLACED_BY_EURO = "a currency the euro replaced, no longer in ISO 4217"
+FRED_SKIPPED = {
+    **dict.fromkeys(
+        ["Austria", "Belgium", "Finland", "France", "Germany", "Greece", "Ireland", "Italy",
+         "Netherlands", "Portugal", "Spain"],
+        _REPLACED_BY_EURO,
+    ),
+    "Venezuela": "the series runs across several redenominations of the bolivar",
+}  # fmt: skip
+"""FRED series the hub does not load, and why."""
 
 
 class RateFileError(InvalidInput):
@@ -181,12 +161,12 @@ def parse_fred(text: str, name: str = "FRED file") -> ParsedRates:
     by_name: dict[str, Series] = {}
     for line, where, row in _records(text, ["Date", "Country", "Exchange rate"], name):
         series_name = row["Country"]
+        if series_name in FRED_SKIPPED:
+            parsed.skipped[series_name] = FRED_SKIPPED[series_name]
+            continue
         if series_name not in FRED_SERIES:
             raise RateFileError(f"{where}: unknown FRED series {series_name!r}")
         currency = FRED_SERIES[series_name]
-        if currency is None:
-            parsed.skipped[series_name] = "not an ISO 4217 currency the hub can convert"
-            continue
         series = by_name.setdefault(series_name, Series(series_name, currency))
         on, rate = _date(row["Date"], where), _decimal(row["Exchange rate"], where)
         _add(parsed, series, RateRow(currency, on, rate, line))

@@ -1,0 +1,1 @@
+"""The demo coalition: a deterministic, realistic pledge graph for trying the hub."""
