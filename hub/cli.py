@@ -199,12 +199,13 @@ def fx_load(file: Path, rate_format: str) -> None:
 def demo_data(seed: int, if_empty: bool) -> None:
     """Load the demo coalition (needs countries, and rates for USD values); harmless twice."""
     plan = build_plan(seed)
+    max_rate_age = _settings().fx_max_rate_age
 
     async def work(session: AsyncSession) -> str:
         if if_empty and not await database_is_empty(session):
             return "the database holds data already: the demo was not loaded"
         with click.progressbar(length=len(plan.pledges), label="demo pledges") as bar:
-            result = await load_demo(session, plan, bar.update)
+            result = await load_demo(session, plan, bar.update, max_rate_age=max_rate_age)
         if result.already_loaded:
             return "the demo coalition is loaded already: nothing changed"
         return f"demo coalition: {result.organisations} organisations, {result.pledges} pledges"

@@ -6,12 +6,15 @@ instead of patching the environment.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from hub.money.conversion import DEFAULT_MAX_RATE_AGE
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
@@ -34,6 +37,12 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535, description="TCP port of the server.")
     log_level: LogLevel = Field(default="INFO", description="Lowest level that is logged.")
     debug: bool = Field(default=False, description="Starlette debug mode; never in production.")
+    fx_max_rate_age_days: int = Field(
+        default=DEFAULT_MAX_RATE_AGE.days,
+        ge=0,
+        le=366,
+        description="How many days a rate's date may be from the date money is converted on.",
+    )
 
     @field_validator("database_url", "migration_database_url")
     @classmethod
@@ -50,6 +59,11 @@ class Settings(BaseSettings):
                 f" (for example sqlite+aiosqlite:///./p2c-hub.db)"
             )
         return url
+
+    @property
+    def fx_max_rate_age(self) -> timedelta:
+        """The largest distance between a rate's date and a value date."""
+        return timedelta(days=self.fx_max_rate_age_days)
 
     @property
     def effective_migration_url(self) -> str:

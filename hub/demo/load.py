@@ -16,6 +16,7 @@ from hub.demo.plan import AS_OF, DemoPlan, PledgePlan, ReportPlan
 from hub.endorsements.models import EndorsementStatus
 from hub.endorsements.service import invite, respond, revoke
 from hub.money.amounts import money
+from hub.money.conversion import DEFAULT_MAX_RATE_AGE
 from hub.money.flows import record_flow
 from hub.organisations.models import MembershipStatus, Organisation
 from hub.organisations.service import (
@@ -74,7 +75,11 @@ async def database_is_empty(session: AsyncSession) -> bool:
 
 
 async def load_demo(
-    session: AsyncSession, plan: DemoPlan, progress: Callable[[int], None] = lambda _: None
+    session: AsyncSession,
+    plan: DemoPlan,
+    progress: Callable[[int], None] = lambda _: None,
+    *,
+    max_rate_age: timedelta = DEFAULT_MAX_RATE_AGE,
 ) -> DemoLoad:
     """Write the plan; a database that has the demo already is left as it is."""
     if await demo_loaded(session):
@@ -94,7 +99,7 @@ async def load_demo(
         elif organisation.status is not MembershipStatus.NONE:
             await admit_member(session, created.id, at=_at(organisation.joined))
     for pledge in plan.pledges:
-        await _load_pledge(session, pledge, ids)
+        await _load_pledge(session, pledge, ids, max_rate_age)
         progress(1)
     for organisation in plan.organisations:
         if organisation.status is MembershipStatus.SUSPENDED:
@@ -102,7 +107,9 @@ async def load_demo(
     return DemoLoad(False, len(plan.organisations), len(plan.pledges))
 
 
-async def _load_pledge(session: AsyncSession, plan: PledgePlan, ids: dict[str, int]) -> None:
+async def _load_pledge(
+    session: AsyncSession, plan: PledgePlan, ids: dict[str, int], max_rate_age: timedelta
+) -> None:
     lead = ids[plan.lead]
     pledge = await create_pledge(
         session,
@@ -124,6 +131,7 @@ async def _load_pledge(session: AsyncSession, plan: PledgePlan, ids: dict[str, i
             implementation_status=plan.implementation,
         ),
         provenance=_provenance(plan.key),
+        max_rate_age=max_rate_age,
     )
     announced = _at(plan.announced_on)
     for invitation in plan.invitations:
@@ -165,9 +173,8 @@ async def _load_pledge(session: AsyncSession, plan: PledgePlan, ids: dict[str, i
     await _publish(session, pledge.id, plan)
     reached = [Decimal(0)] * len(plan.targets)
     for report in plan.reports:
-        await _report(
-            session, pledge.id, lead, plan, report, dict(zip(target_ids, reached, strict=True))
-        )
+        before = dict(zip(target_ids, reached, strict=True))
+        await _report(session, pledge.id, lead, plan, report, before, max_rate_age)
         reached = [fraction or Decimal(0) for fraction in report.fractions]
     for number, flow in enumerate(plan.flows, start=1):
         assert plan.amount is not None
@@ -182,6 +189,7 @@ async def _load_pledge(session: AsyncSession, plan: PledgePlan, ids: dict[str, i
             counts_toward_total=flow.counts,
             count_reason=flow.reason,
             provenance=_provenance(f"{plan.key}-flow-{number}"),
+            max_rate_age=max_rate_age,
         )
 
 
@@ -209,6 +217,7 @@ async def _report(
     plan: PledgePlan,
     report: ReportPlan,
     reached_before: dict[int, Decimal],
+    max_rate_age: timedelta,
 ) -> None:
     """Report values: the level reached for cumulative targets, the period's gain otherwise."""
     values: dict[int, Decimal] = {}
@@ -245,6 +254,7 @@ async def _report(
         ),
         provenance=_provenance(f"{plan.key}-report-{report.period_end.isoformat()}"),
         at=_at(report.submitted_on),
+        max_rate_age=max_rate_age,
     )
     if report.status is not ReportStatus.SUBMITTED:
         await review_report(session, created.id, verified=report.status is ReportStatus.VERIFIED)

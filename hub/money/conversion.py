@@ -10,8 +10,9 @@ from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from hub.money.amounts import USD, Money, UsdEquivalent
 from hub.money.currencies import get_currency
 
-DEFAULT_MAX_RATE_AGE_DAYS = 45
-"""How far a rate's date may be from the value date; monthly rates are at most ~15 days off."""
+DEFAULT_MAX_RATE_AGE = timedelta(days=45)
+"""How far a rate's date may be from the value date unless ``HUB_FX_MAX_RATE_AGE_DAYS`` says
+otherwise; monthly rates are at most about 15 days off."""
 
 
 @dataclass(frozen=True, slots=True)

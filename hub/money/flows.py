@@ -10,7 +10,7 @@ from hub.columns import Provenance
 from hub.errors import InvalidInput
 from hub.integrity import flush
 from hub.money.amounts import Money
-from hub.money.conversion import DEFAULT_MAX_RATE_AGE_DAYS
+from hub.money.conversion import DEFAULT_MAX_RATE_AGE
 from hub.money.models import MoneyFlow, TransactionKind
 from hub.money.service import stamp_usd, usd_equivalent
 
@@ -26,7 +26,7 @@ async def record_flow(
     count_reason: str,
     description: str | None = None,
     provenance: Provenance | None = None,
-    max_rate_age: timedelta = timedelta(days=DEFAULT_MAX_RATE_AGE_DAYS),
+    max_rate_age: timedelta = DEFAULT_MAX_RATE_AGE,
 ) -> MoneyFlow:
     """Record a flow with its USD equivalent on its value date, and why it counts or not."""
     if not count_reason.strip():

@@ -15,7 +15,7 @@ from hub.endorsements.service import has_lead, lead_endorsement
 from hub.errors import Conflict, NotFound
 from hub.integrity import flush
 from hub.money.amounts import money
-from hub.money.conversion import DEFAULT_MAX_RATE_AGE_DAYS
+from hub.money.conversion import DEFAULT_MAX_RATE_AGE
 from hub.money.service import stamp_usd, usd_equivalent
 from hub.organisations.service import require_member
 from hub.pagination import Page, PageRequest, fetch_page
@@ -40,8 +40,6 @@ from hub.pledges.rules import (
 )
 from hub.types import utcnow
 
-MAX_RATE_AGE = timedelta(days=DEFAULT_MAX_RATE_AGE_DAYS)
-
 
 async def create_pledge(
     session: AsyncSession,
@@ -49,7 +47,7 @@ async def create_pledge(
     draft: PledgeDraft,
     *,
     provenance: Provenance | None = None,
-    max_rate_age: timedelta = MAX_RATE_AGE,
+    max_rate_age: timedelta = DEFAULT_MAX_RATE_AGE,
 ) -> Pledge:
     """Record a DRAFT pledge led by a member, with the member's accepted LEAD endorsement.
 

@@ -11,7 +11,7 @@ from hub.columns import Provenance
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.integrity import flush
 from hub.money.amounts import money
-from hub.money.conversion import DEFAULT_MAX_RATE_AGE_DAYS
+from hub.money.conversion import DEFAULT_MAX_RATE_AGE
 from hub.money.service import stamp_usd, usd_equivalent
 from hub.organisations.service import require_member
 from hub.pledges.models import Target
@@ -29,7 +29,7 @@ async def report_progress(
     *,
     provenance: Provenance | None = None,
     at: datetime | None = None,
-    max_rate_age: timedelta = timedelta(days=DEFAULT_MAX_RATE_AGE_DAYS),
+    max_rate_age: timedelta = DEFAULT_MAX_RATE_AGE,
 ) -> ProgressReport:
     """Record a SUBMITTED report; values must name targets of the same pledge."""
     check_report(draft)
