@@ -20,7 +20,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.app import create_app
-from hub.countries.service import load_reference, read_reference
+from hub.countries.reference import read_reference
+from hub.countries.service import load_reference
 from hub.db import create_engine, create_session_factory
 from hub.demo.load import database_is_empty, load_demo
 from hub.demo.plan import build_plan

@@ -1,6 +1,7 @@
 """Reading the country reference files, and turning flags and changes into dated memberships.
 
-Pure: text in, typed rows out. A malformed row is reported with its line number.
+Text in, typed rows out (``read_reference`` reads the files, the bundled ones by default).
+A malformed row is reported with its line number.
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from pathlib import Path
 
 from hub.countries.models import ChangeKind, ChangeStatus, CountryGroup
 from hub.errors import InvalidInput
@@ -188,3 +192,17 @@ def is_member_on(membership: Membership, on: date) -> bool:
     """Whether ``membership`` holds on ``on`` (the leaving day is outside)."""
     started = membership.valid_from is None or membership.valid_from <= on
     return started and (membership.valid_to is None or on < membership.valid_to)
+
+
+BUNDLED_COUNTRIES = files("hub.countries").joinpath("data", "country-codes.csv")
+BUNDLED_CHANGES = files("hub.countries").joinpath("data", "ldc-changes.csv")
+
+
+def read_reference(
+    countries_file: Traversable | Path = BUNDLED_COUNTRIES,
+    changes_file: Traversable | Path = BUNDLED_CHANGES,
+) -> tuple[list[CountryRow], list[GroupChange]]:
+    """Read and check the reference files (the bundled ones unless told otherwise)."""
+    countries = parse_countries(countries_file.read_text(encoding="utf-8"), countries_file.name)
+    changes = parse_changes(changes_file.read_text(encoding="utf-8"), changes_file.name)
+    return countries, changes

@@ -6,9 +6,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from importlib.resources import files
-from importlib.resources.abc import Traversable
-from pathlib import Path
 
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,13 +16,7 @@ from hub.countries.models import (
     CountryGroupChange,
     CountryGroupMembership,
 )
-from hub.countries.reference import (
-    CountryRow,
-    GroupChange,
-    memberships,
-    parse_changes,
-    parse_countries,
-)
+from hub.countries.reference import CountryRow, GroupChange, memberships
 from hub.errors import InvalidInput
 from hub.integrity import flush
 
@@ -96,20 +87,6 @@ async def load_reference(
     )
     await flush(session)
     return ReferenceLoad(added, updated, len(periods), len(changes))
-
-
-BUNDLED_COUNTRIES = files("hub.countries").joinpath("data", "country-codes.csv")
-BUNDLED_CHANGES = files("hub.countries").joinpath("data", "ldc-changes.csv")
-
-
-def read_reference(
-    countries_file: Traversable | Path = BUNDLED_COUNTRIES,
-    changes_file: Traversable | Path = BUNDLED_CHANGES,
-) -> tuple[list[CountryRow], list[GroupChange]]:
-    """Read and check the reference files (the bundled ones unless told otherwise)."""
-    countries = parse_countries(countries_file.read_text(encoding="utf-8"), countries_file.name)
-    changes = parse_changes(changes_file.read_text(encoding="utf-8"), changes_file.name)
-    return countries, changes
 
 
 def member_on(on: date) -> ColumnElement[bool]:

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from hub.countries.models import CountryGroup
+from hub.countries.reference import read_reference
 from hub.endorsements.models import EndorsementStatus, Role
 from hub.money.models import TransactionKind
 from hub.organisations.models import MembershipStatus, OrganisationType
@@ -290,7 +291,7 @@ class DemoPlan:
     pledges: list[PledgePlan]
 
 
-def _organisations(rng: random.Random) -> list[OrganisationPlan]:
+def _organisations(rng: random.Random, names: dict[str, str]) -> list[OrganisationPlan]:
     organisations: list[OrganisationPlan] = []
     used: set[str] = set()
     for organisation_type, count in MEMBER_COUNTS.items():
@@ -299,7 +300,7 @@ def _organisations(rng: random.Random) -> list[OrganisationPlan]:
             while not name or name in used:
                 template = rng.choice(NAMES[organisation_type])
                 country = rng.choice(TARGET_COUNTRIES)
-                name = template.format(place=rng.choice(PLACES), country=country)
+                name = template.format(place=rng.choice(PLACES), country=names[country])
             used.add(name)
             organisations.append(
                 OrganisationPlan(
@@ -476,7 +477,8 @@ def _publication(rng: random.Random) -> tuple[PublicationStatus, bool]:
 def build_plan(seed: int = 2030, pledges: int = 320) -> DemoPlan:
     """The whole demo coalition for ``seed``."""
     rng = random.Random(seed)
-    organisations = _organisations(rng)
+    names = {row.alpha3: row.names["name"] for row in read_reference()[0]}
+    organisations = _organisations(rng, names)
     members = [
         o
         for o in organisations
@@ -507,7 +509,7 @@ def build_plan(seed: int = 2030, pledges: int = 320) -> DemoPlan:
         plan = PledgePlan(
             key=f"pledge-{number:04d}",
             lead=lead,
-            title=_title(rng, pledge_type, countries),
+            title=_title(rng, pledge_type, [names[code] for code in countries]),
             description="Demo pledge: fictional organisation, real countries.",
             pledge_type=pledge_type,
             focus_areas=rng.sample(list(FocusArea), area_count),
@@ -544,8 +546,8 @@ def build_plan(seed: int = 2030, pledges: int = 320) -> DemoPlan:
     return DemoPlan(organisations, plans)
 
 
-def _title(rng: random.Random, pledge_type: PledgeType, countries: list[str]) -> str:
-    where = countries[0] if len(countries) == 1 else f"{len(countries)} countries"
+def _title(rng: random.Random, pledge_type: PledgeType, country_names: list[str]) -> str:
+    where = country_names[0] if len(country_names) == 1 else f"{len(country_names)} countries"
     verbs = {
         PledgeType.FINANCIAL: ["Finance rural broadband in", "Invest in mobile coverage for"],
         PledgeType.POLICY: ["Adopt a national broadband plan with", "Open spectrum policy in"],

@@ -15,13 +15,13 @@ from hub.countries.reference import (
     memberships,
     parse_changes,
     parse_countries,
+    read_reference,
 )
 from hub.countries.service import (
     alpha3_for_alpha2,
     countries_in_group,
     groups_of,
     load_reference,
-    read_reference,
 )
 
 LDC, LLDC, SIDS = CountryGroup.LDC, CountryGroup.LLDC, CountryGroup.SIDS

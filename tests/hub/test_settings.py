@@ -42,4 +42,4 @@ def test_values_come_from_hub_variables(monkeypatch: pytest.MonkeyPatch) -> None
 )
 def test_bad_values_are_refused_with_the_reason(field: str, value: object, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
-        Settings(**{field: value})
+        Settings.model_validate({field: value})
