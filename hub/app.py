@@ -17,6 +17,7 @@ from hub.health import healthz, readyz
 from hub.middleware import RequestLogMiddleware
 from hub.migrate import head_revision
 from hub.settings import Settings
+from hub.sqlstats import instrument
 from schema import build_schema
 from schema.context import Context
 
@@ -42,6 +43,8 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url, pool_pre_ping=True)
+        if settings.debug:
+            instrument(engine)
         app.state.engine = engine
         app.state.session_factory = create_session_factory(engine)
         app.state.migration_head = head_revision()
@@ -50,7 +53,7 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             await engine.dispose()
 
-    graphql = HubGraphQL(build_schema())
+    graphql = HubGraphQL(build_schema(debug=settings.debug))
 
     return Starlette(
         debug=settings.debug,

@@ -1,57 +1,74 @@
-"""Keyset pages over ordered ids: stable under concurrent inserts, cheap at any depth."""
+"""Slicing ordered lists the Relay way: ``first``/``after`` and ``last``/``before``.
+
+Cursors carry positions in the ordered list; the arithmetic is here, the encoding in the
+GraphQL layer. A window is computed from the total, so both directions need one count.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
-
-from sqlalchemy import Select, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from hub.errors import InvalidInput
 
 MAX_PAGE_SIZE = 100
 
-T = TypeVar("T")
-
 
 @dataclass(frozen=True, slots=True)
-class PageRequest:
-    """At most ``first`` items whose id is greater than ``after_id``."""
+class Slice:
+    """What a connection asks for: positions are 0-based; ``after``/``before`` exclude."""
 
-    first: int
-    after_id: int | None = None
+    first: int | None = None
+    after: int | None = None
+    last: int | None = None
+    before: int | None = None
 
     def __post_init__(self) -> None:
-        if not 1 <= self.first <= MAX_PAGE_SIZE:
+        if self.first is None and self.last is None:
             raise InvalidInput(
-                f"first must be between 1 and {MAX_PAGE_SIZE}, got {self.first}",
-                code="PAGE_SIZE_OUT_OF_RANGE",
+                f"give first or last, from 1 to {MAX_PAGE_SIZE}",
+                code="PAGE_SIZE_REQUIRED",
                 field=("first",),
             )
+        for name in ("first", "last"):
+            size = getattr(self, name)
+            if size is not None and not 1 <= size <= MAX_PAGE_SIZE:
+                raise InvalidInput(
+                    f"{name} must be between 1 and {MAX_PAGE_SIZE}, got {size}",
+                    code="PAGE_SIZE_OUT_OF_RANGE",
+                    field=(name,),
+                )
 
 
 @dataclass(frozen=True, slots=True)
-class Page(Generic[T]):
-    """One page of items in id order, whether more follow, and how many match in all."""
+class Window:
+    """The positions ``start`` (included) to ``end`` (excluded) of a list of ``total``."""
 
-    items: Sequence[T]
-    has_next_page: bool
-    total_count: int
+    start: int
+    end: int
+    total: int
+
+    @property
+    def limit(self) -> int:
+        return self.end - self.start
+
+    @property
+    def has_previous_page(self) -> bool:
+        return self.start > 0
+
+    @property
+    def has_next_page(self) -> bool:
+        return self.end < self.total
 
 
-async def fetch_page(
-    session: AsyncSession,
-    query: Select[Any],
-    id_column: InstrumentedAttribute[int],
-    request: PageRequest,
-) -> Page[Any]:
-    """Run ``query`` (a select of one entity) as a keyset page ordered by ``id_column``."""
-    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    paged = query.order_by(id_column)
-    if request.after_id is not None:
-        paged = paged.where(id_column > request.after_id)
-    rows = list((await session.scalars(paged.limit(request.first + 1))).all())
-    return Page(rows[: request.first], len(rows) > request.first, int(total or 0))
+def window(request: Slice, total: int) -> Window:
+    """The part of a list of ``total`` items that ``request`` selects (Relay's algorithm)."""
+    start, end = 0, total
+    if request.after is not None:
+        start = min(max(request.after + 1, 0), total)
+    if request.before is not None:
+        end = max(min(request.before, end), start)
+    if request.first is not None:
+        end = min(end, start + request.first)
+    if request.last is not None:
+        start = max(start, end - request.last)
+    return Window(start, end, total)

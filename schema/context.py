@@ -1,24 +1,31 @@
-"""What every resolver gets: the session factory and this request's dataloaders."""
+"""What every resolver gets: the session factory, the viewer, and this request's loaders."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.types import Info as StrawberryInfo
 
+from hub.visibility import PUBLIC, Viewer
 from schema.loaders import Loaders
 
 
 @dataclass
 class Context:
-    """Per-request context; loaders are new for each request so nothing leaks between them."""
+    """Per-request context; loaders are new for each request so nothing leaks between them.
+
+    ``today`` is the default of every "as of" argument, fixed once per request.
+    """
 
     session_factory: async_sessionmaker[AsyncSession]
+    viewer: Viewer = PUBLIC
+    today: date = field(default_factory=date.today)
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.session_factory)
+        self.loaders = Loaders(self.session_factory, self.viewer)
 
 
 Info = StrawberryInfo[Context, None]

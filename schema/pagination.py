@@ -1,70 +1,102 @@
-"""Opaque cursors and the connection arguments every list field shares."""
+"""Opaque cursors, connection arguments, and connection objects for every list field."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, TypeVar
 
+import strawberry
 from strawberry import relay
 
 from hub.errors import InvalidInput
-from hub.pagination import Page, PageRequest
+from hub.pagination import Slice, Window, window
 
 C = TypeVar("C")
 M = TypeVar("M")
 
+First = Annotated[
+    int | None, strawberry.argument(description="Page size from the start, 1 to 100.")
+]
+After = Annotated[str | None, strawberry.argument(description="Start after this cursor.")]
+Last = Annotated[int | None, strawberry.argument(description="Page size from the end, 1 to 100.")]
+Before = Annotated[str | None, strawberry.argument(description="End before this cursor.")]
 
-MAX_KEY = 2**31 - 1
-"""Row keys are 32-bit integers; a cursor naming a larger one was not made by the hub."""
+MAX_POSITION = 10**9
+"""No list has this many items; a cursor naming a larger position was not made here."""
 
 
-def encode_cursor(kind: str, key: int) -> str:
-    """An opaque cursor for the row ``key`` of a list of ``kind``."""
-    return base64.urlsafe_b64encode(f"{kind}:{key}".encode()).decode()
+def encode_cursor(kind: str, position: int) -> str:
+    """An opaque cursor for the item at ``position`` of a list of ``kind``."""
+    return base64.urlsafe_b64encode(f"{kind}:{position}".encode()).decode()
 
 
-def decode_cursor(cursor: str, kind: str) -> int:
-    """The row key in ``cursor``, refusing cursors of another list or malformed ones."""
+def decode_cursor(cursor: str, kind: str, field: str) -> int:
+    """The position in ``cursor``, refusing cursors of another list and malformed ones."""
     try:
-        prefix, _, key = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if prefix == kind and key.isascii() and key.isdigit() and int(key) <= MAX_KEY:
-            return int(key)
+        prefix, _, position = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        valid = prefix == kind and position.isascii() and position.isdigit()
+        if valid and int(position) <= MAX_POSITION:
+            return int(position)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
     raise InvalidInput(
-        f"{cursor!r} is not a cursor of this list", code="INVALID_CURSOR", field=("after",)
+        f"{cursor!r} is not a cursor of this list", code="INVALID_CURSOR", field=(field,)
     )
 
 
-def page_request(first: int, after: str | None, kind: str) -> PageRequest:
-    """The hub page request for connection arguments, validated."""
-    return PageRequest(
-        first=first, after_id=decode_cursor(after, kind) if after is not None else None
+def slice_of(
+    kind: str,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> Slice:
+    """The hub slice for Relay connection arguments, validated."""
+    return Slice(
+        first=first,
+        after=decode_cursor(after, kind, "after") if after is not None else None,
+        last=last,
+        before=decode_cursor(before, kind, "before") if before is not None else None,
     )
 
 
 def build_connection(
     connection_type: Callable[..., C],
-    page: Page[M],
+    items: Sequence[M],
+    span: Window,
     *,
     kind: str,
     to_node: Callable[[M], Any],
-    key: Callable[[M], int],
-    after: str | None,
 ) -> C:
-    """A connection object for a hub page, with opaque cursors and page info."""
+    """A connection for the items at ``span`` of a list, with cursors and page info."""
     edges = [
-        relay.Edge(node=to_node(item), cursor=encode_cursor(kind, key(item))) for item in page.items
+        relay.Edge(node=to_node(item), cursor=encode_cursor(kind, span.start + offset))
+        for offset, item in enumerate(items)
     ]
     return connection_type(
         edges=edges,
         page_info=relay.PageInfo(
-            has_next_page=page.has_next_page,
-            has_previous_page=after is not None,
+            has_next_page=span.has_next_page,
+            has_previous_page=span.has_previous_page,
             start_cursor=edges[0].cursor if edges else None,
             end_cursor=edges[-1].cursor if edges else None,
         ),
-        total_count=page.total_count,
+        total_count=span.total,
+    )
+
+
+def slice_list(
+    connection_type: Callable[..., C],
+    items: Sequence[M],
+    request: Slice,
+    *,
+    kind: str,
+    to_node: Callable[[M], Any],
+) -> C:
+    """A connection over a list already in memory (nested lists loaded whole per batch)."""
+    span = window(request, len(items))
+    return build_connection(
+        connection_type, items[span.start : span.end], span, kind=kind, to_node=to_node
     )

@@ -1,7 +1,8 @@
-"""Pledges: GraphQL types and queries."""
+"""Pledges: the GraphQL type, its relations, filters, orderings and the root list."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
@@ -9,94 +10,237 @@ from typing import Annotated
 import strawberry
 from strawberry import relay
 
-from hub.money.amounts import Money as MoneyValue
+from hub.countries.models import CountryGroup
+from hub.errors import InvalidInput
+from hub.money.amounts import to_minor_units
+from hub.money.currencies import get_currency
+from hub.money.models import MoneyFlow as FlowModel
+from hub.money.queries import flow_totals
+from hub.pagination import Slice, window
 from hub.pledges.models import Pledge as PledgeModel
-from hub.pledges.service import list_public_pledges
+from hub.pledges.queries import GroupAsOf, PledgeFilter, PledgeOrder, pledge_page
+from hub.progress.measures import reporting_status
+from schema.common import Money, Provenance, dollars
 from schema.context import Info
+from schema.countries import Country
 from schema.enums import (
+    BeneficiaryGroup,
     FocusArea,
     ImplementationStatus,
+    OrganisationType,
+    PledgeOrderField,
     PledgeType,
     PublicationStatus,
+    ReportingStatus,
+    Role,
+    SortDirection,
+    TransactionKind,
 )
-from schema.organisations import Member
-from schema.pagination import build_connection, page_request
+from schema.organisations import Endorsement, Organisation
+from schema.pagination import First, build_connection, slice_of
+from schema.progress import ProgressReport, Target
 
 
-@strawberry.type(description="An exact amount of money in an ISO 4217 currency.")
-class Money:
-    amount: Decimal = strawberry.field(
-        description="The amount in major units, with the currency's number of decimals."
+@strawberry.type(description="Money a source reports against a pledge.")
+class MoneyFlow:
+    kind: TransactionKind = strawberry.field(description="What the flow is.")
+    amount: Money = strawberry.field(
+        description="The signed amount; negative amounts correct earlier flows."
     )
-    currency: str = strawberry.field(description="ISO 4217 alphabetic currency code.")
+    value_date: date = strawberry.field(description="When the money moved or was committed.")
+    description: str | None = strawberry.field(description="What the source says of it.")
+    counts_toward_total: bool = strawberry.field(
+        description="Whether it is added into the pledge's totals (money counted once)."
+    )
+    count_reason: str = strawberry.field(description="Why it counts, or why not.")
+    provenance: Provenance | None = strawberry.field(description="The source record.")
 
     @classmethod
-    def of(cls, amount_minor: int | None, currency: str | None) -> Money | None:
-        """The GraphQL money for stored minor units, or None when there is none."""
-        if amount_minor is None or currency is None:
-            return None
-        return cls(amount=MoneyValue(amount_minor, currency).amount, currency=currency)
+    def from_model(cls, flow: FlowModel) -> MoneyFlow:
+        """The GraphQL view of a flow."""
+        amount = Money.of(flow)
+        assert amount is not None
+        return cls(
+            kind=flow.kind,
+            amount=amount,
+            value_date=flow.value_date,
+            description=flow.description,
+            counts_toward_total=flow.counts_toward_total,
+            count_reason=flow.count_reason,
+            provenance=Provenance.of(flow),
+        )
+
+
+@strawberry.type(description="The counted flows of one kind, added up in US dollars.")
+class FlowTotal:
+    kind: TransactionKind = strawberry.field(description="The kind of flow.")
+    total_usd: Decimal = strawberry.field(
+        description="Their US dollar sum; corrections lower it, never below zero."
+    )
+    flow_count: int = strawberry.field(description="How many flows of this kind count.")
+    flows_without_usd: int = strawberry.field(
+        description="How many of them have no US dollar value and are not in the sum."
+    )
 
 
 @strawberry.type(description="A member's commitment to connect the hardest-to-connect countries.")
 class Pledge(relay.Node):
-    id: relay.NodeID[int]
-    title: str = strawberry.field(description="Short title of the pledge.")
+    pledge_id: relay.NodeID[int]
+    title: str = strawberry.field(description="Short title.")
     description: str = strawberry.field(description="What the pledge commits to.")
     pledge_type: PledgeType = strawberry.field(description="Kind of pledge.")
     publication_status: PublicationStatus = strawberry.field(
-        description="Where the pledge is in its public life."
+        description="Where it is in its public life."
     )
     implementation_status: ImplementationStatus = strawberry.field(
         description="How the pledged work is going."
     )
-    start_date: date | None = strawberry.field(description="When the pledged work starts.")
-    end_date: date | None = strawberry.field(description="When the pledged work ends.")
+    announced_on: date = strawberry.field(description="When the pledge was made.")
+    start_date: date | None = strawberry.field(description="When the work starts.")
+    end_date: date | None = strawberry.field(description="When the work ends.")
+    published_at: datetime | None = strawberry.field(description="When it was published.")
+    withdrawn_at: datetime | None = strawberry.field(description="When it was withdrawn.")
     pledged_amount: Money | None = strawberry.field(
-        description="The money pledged, in the currency it was pledged in."
+        description="The money pledged, in its currency, with its US dollar equivalent."
     )
-    pledged_amount_usd: Money | None = strawberry.field(
-        description="The pledged money in US dollars, where a fit exchange rate is known."
+    provenance: Provenance | None = strawberry.field(
+        description="The source record, when a partner system supplied the pledge."
     )
-    usd_missing_reason: str | None = strawberry.field(
-        description="Why the US dollar value is missing, when it is."
-    )
-    version: int = strawberry.field(description="Rises on every change; send it back to edit.")
-    created_at: datetime = strawberry.field(description="When the pledge was recorded.")
-    updated_at: datetime = strawberry.field(description="When the pledge last changed.")
-    lead_member_id: strawberry.Private[int]
-
-    @strawberry.field(description="The member that leads the pledge.")
-    async def lead_member(self, info: Info) -> Member:
-        organisation = await info.context.loaders.organisation_by_id.load(self.lead_member_id)
-        if organisation is None:
-            raise LookupError(f"lead member {self.lead_member_id} of pledge {self.id} is missing")
-        return Member.from_model(organisation)
-
-    @strawberry.field(description="The focus areas the pledge serves, in alphabetical order.")
-    async def focus_areas(self, info: Info) -> list[FocusArea]:
-        return await info.context.loaders.focus_areas_by_pledge.load(self.id)
+    version: int = strawberry.field(description="Rises on every change.")
+    created_at: datetime = strawberry.field(description="When the hub recorded it.")
+    updated_at: datetime = strawberry.field(description="When it last changed.")
+    lead_id: strawberry.Private[int]
 
     @classmethod
     def from_model(cls, pledge: PledgeModel) -> Pledge:
         """The GraphQL view of a pledge."""
         return cls(
-            id=pledge.id,
+            pledge_id=pledge.id,
             title=pledge.title,
             description=pledge.description,
             pledge_type=pledge.pledge_type,
             publication_status=pledge.publication_status,
             implementation_status=pledge.implementation_status,
+            announced_on=pledge.announced_on,
             start_date=pledge.start_date,
             end_date=pledge.end_date,
-            pledged_amount=Money.of(pledge.amount_minor, pledge.currency),
-            pledged_amount_usd=Money.of(pledge.usd_amount_minor, "USD"),
-            usd_missing_reason=pledge.usd_missing_reason,
+            published_at=pledge.published_at,
+            withdrawn_at=pledge.withdrawn_at,
+            pledged_amount=Money.of(pledge),
+            provenance=Provenance.of(pledge),
             version=pledge.version,
             created_at=pledge.created_at,
             updated_at=pledge.updated_at,
-            lead_member_id=pledge.lead_member_id,
+            lead_id=pledge.lead_member_id,
         )
+
+    @classmethod
+    async def load(cls, info: Info, pledge_id: int) -> Pledge:
+        """A pledge a visible record refers to (visible whenever the record is)."""
+        pledge = await info.context.loaders.pledge.load(pledge_id)
+        if pledge is None:
+            raise LookupError(f"pledge {pledge_id} is referred to but not visible")
+        return cls.from_model(pledge)
+
+    @classmethod
+    async def load_nodes(cls, info: Info, node_ids: Iterable[str]) -> list[Pledge | None]:
+        keys = [int(i) if i.isascii() and i.isdigit() else -1 for i in node_ids]
+        found = await info.context.loaders.pledge.load_many(keys)
+        return [cls.from_model(p) if p is not None else None for p in found]
+
+    @classmethod
+    async def connection_of(
+        cls,
+        info: Info,
+        connection_type: Callable[..., PledgeConnection],
+        ids: Sequence[int],
+        request: Slice,
+        kind: str,
+    ) -> PledgeConnection:
+        """A connection over ordered ids of visible pledges, loaded for the page only."""
+        span = window(request, len(ids))
+        pledges = await info.context.loaders.pledge.load_many(list(ids[span.start : span.end]))
+        return build_connection(
+            connection_type,
+            [p for p in pledges if p is not None],
+            span,
+            kind=kind,
+            to_node=cls.from_model,
+        )
+
+    @strawberry.field(description="The member that leads the pledge.")
+    async def lead(self, info: Info) -> Organisation:
+        return await Organisation.load(info, self.lead_id)
+
+    @strawberry.field(description="The focus areas it serves, in name order.")
+    async def focus_areas(self, info: Info) -> list[FocusArea]:
+        return await info.context.loaders.focus_areas.load(self.pledge_id)
+
+    @strawberry.field(description="The countries it targets.")
+    async def target_countries(self, info: Info) -> list[Country]:
+        codes = await info.context.loaders.target_countries.load(self.pledge_id)
+        countries = await info.context.loaders.country.load_many(codes)
+        return [Country.from_model(c) for c in countries if c is not None]
+
+    @strawberry.field(description="Whole country groups it targets.")
+    async def target_groups(self, info: Info) -> list[CountryGroup]:
+        return await info.context.loaders.target_groups.load(self.pledge_id)
+
+    @strawberry.field(description="The people it means to reach first.")
+    async def beneficiary_groups(self, info: Info) -> list[BeneficiaryGroup]:
+        return await info.context.loaders.beneficiaries.load(self.pledge_id)
+
+    @strawberry.field(description="The Sustainable Development Goals it serves (1 to 17).")
+    async def sdgs(self, info: Info) -> list[int]:
+        return await info.context.loaders.sdgs.load(self.pledge_id)
+
+    @strawberry.field(description="Accepted endorsements, the lead's included.")
+    async def endorsements(self, info: Info) -> list[Endorsement]:
+        views = await info.context.loaders.endorsements_by_pledge.load(self.pledge_id)
+        return [Endorsement.from_view(view) for view in views]
+
+    @strawberry.field(description="Money sources report against it, by value date.")
+    async def money_flows(self, info: Info) -> list[MoneyFlow]:
+        flows = await info.context.loaders.flows.load(self.pledge_id)
+        return [MoneyFlow.from_model(flow) for flow in flows]
+
+    @strawberry.field(description="The counted money flows added up per kind.")
+    async def flow_totals(self, info: Info) -> list[FlowTotal]:
+        flows = await info.context.loaders.flows.load(self.pledge_id)
+        return [
+            FlowTotal(
+                kind=total.kind,
+                total_usd=dollars(total.usd_minor),
+                flow_count=total.flows,
+                flows_without_usd=total.unconverted,
+            )
+            for total in flow_totals(flows)
+        ]
+
+    @strawberry.field(description="Its measurable targets, with how far each has come.")
+    async def targets(self, info: Info) -> list[Target]:
+        targets = await info.context.loaders.targets.load(self.pledge_id)
+        return [Target.from_model(target) for target in targets]
+
+    @strawberry.field(description="Progress reports that were not rejected, oldest period first.")
+    async def progress_reports(self, info: Info) -> list[ProgressReport]:
+        reports = await info.context.loaders.reports.load(self.pledge_id)
+        return [ProgressReport.from_model(report) for report in reports]
+
+    @strawberry.field(
+        description="REPORTED within 12 months of the last report (or of publication), DUE "
+        "after 12, OVERDUE after 24; null for a pledge that was never published."
+    )
+    async def reporting_status(
+        self,
+        info: Info,
+        as_of: Annotated[
+            date | None, strawberry.argument(description="The day to judge on; today if not given.")
+        ] = None,
+    ) -> ReportingStatus | None:
+        reports = await info.context.loaders.reports.load(self.pledge_id)
+        last = max((report.submitted_at for report in reports), default=None)
+        return reporting_status(self.published_at, last, as_of or info.context.today)
 
 
 @strawberry.type(description="A page of pledges.")
@@ -104,30 +248,144 @@ class PledgeConnection(relay.Connection[Pledge]):
     total_count: int = strawberry.field(description="How many pledges match, on all pages.")
 
 
+@strawberry.input(description="A country group as of a date.")
+class CountryGroupAsOfInput:
+    group: CountryGroup = strawberry.field(description="The group.")
+    as_of: date | None = strawberry.field(
+        default=None, description="The day membership is taken on; today when not given."
+    )
+
+
+@strawberry.input(description="A range of US dollar amounts; either end may be left open.")
+class UsdRangeInput:
+    min: Decimal | None = strawberry.field(default=None, description="At least this many dollars.")
+    max: Decimal | None = strawberry.field(default=None, description="At most this many dollars.")
+
+
+@strawberry.input(description="A range of dates; either end may be left open.")
+class DateRangeInput:
+    start: date | None = strawberry.field(default=None, description="On or after this day.")
+    end: date | None = strawberry.field(default=None, description="On or before this day.")
+
+
+@strawberry.input(description="Which pledges; every condition is optional, lists match any value.")
+class PledgeFilterInput:
+    focus_areas: list[FocusArea] | None = strawberry.field(default=None, description="Serves any.")
+    pledge_types: list[PledgeType] | None = strawberry.field(default=None, description="Of a type.")
+    publication_statuses: list[PublicationStatus] | None = strawberry.field(
+        default=None, description="In any of these publication statuses."
+    )
+    implementation_statuses: list[ImplementationStatus] | None = strawberry.field(
+        default=None, description="In any of these implementation statuses."
+    )
+    target_countries: list[str] | None = strawberry.field(
+        default=None, description="Targets any of these ISO 3166-1 alpha-3 countries."
+    )
+    country_group: CountryGroupAsOfInput | None = strawberry.field(
+        default=None,
+        description="Targets the group itself, or a country that was in it on the date.",
+    )
+    members: list[relay.GlobalID] | None = strawberry.field(
+        default=None, description="Endorsed (led included) by any of these organisations."
+    )
+    member_types: list[OrganisationType] | None = strawberry.field(
+        default=None, description="Endorsed by an organisation of any of these constituencies."
+    )
+    roles: list[Role] | None = strawberry.field(
+        default=None,
+        description="Endorsed in any of these roles (by one of `members`, when given).",
+    )
+    text: str | None = strawberry.field(
+        default=None, description="Words in the title or description, any case."
+    )
+    usd_amount: UsdRangeInput | None = strawberry.field(
+        default=None, description="Pledged US dollars within the range."
+    )
+    announced: DateRangeInput | None = strawberry.field(
+        default=None, description="Announced within the range."
+    )
+
+
+@strawberry.input(description="How to order pledges; ties go by id.")
+class PledgeOrderInput:
+    field: PledgeOrderField = strawberry.field(description="What to order by.")
+    direction: SortDirection = strawberry.field(default=SortDirection.ASC, description="Which way.")
+
+
+def _cents(amount: Decimal | None, field: str) -> int | None:
+    if amount is None:
+        return None
+    return to_minor_units(amount, get_currency("USD"), field=("filter", "usdAmount", field))
+
+
+def _member_id(value: relay.GlobalID) -> int:
+    if value.type_name != "Organisation" or not value.node_id.isdigit():
+        raise InvalidInput(
+            f"{value} is not the id of an organisation", code="INVALID_ID",
+            field=("filter", "members"),
+        )  # fmt: skip
+    return int(value.node_id)
+
+
+def pledge_filter(given: PledgeFilterInput | None, today: date) -> PledgeFilter:
+    """The hub filter for a GraphQL pledge filter."""
+    given = given or PledgeFilterInput()
+    group = given.country_group
+    usd = given.usd_amount or UsdRangeInput()
+    announced = given.announced or DateRangeInput()
+    return PledgeFilter(
+        focus_areas=given.focus_areas or (),
+        pledge_types=given.pledge_types or (),
+        publication_statuses=given.publication_statuses or (),
+        implementation_statuses=given.implementation_statuses or (),
+        target_countries=given.target_countries or (),
+        country_group=GroupAsOf(group.group, group.as_of or today) if group else None,
+        member_ids=[_member_id(member) for member in given.members or ()],
+        member_types=given.member_types or (),
+        roles=given.roles or (),
+        text=given.text,
+        usd_min_minor=_cents(usd.min, "min"),
+        usd_max_minor=_cents(usd.max, "max"),
+        announced_from=announced.start,
+        announced_to=announced.end,
+    )
+
+
 @strawberry.type
 class PledgeQueries:
     @strawberry.field(
-        description="Published and fulfilled pledges, in the order they were recorded."
+        description="Public pledges, filtered and ordered; announcement order by default."
     )
     async def pledges(
         self,
         info: Info,
-        first: Annotated[
-            int, strawberry.argument(description="How many pledges to return, 1 to 100.")
-        ],
+        filter: Annotated[
+            PledgeFilterInput | None, strawberry.argument(description="Which pledges.")
+        ] = None,
+        order_by: Annotated[
+            PledgeOrderInput | None,
+            strawberry.argument(description="Order; by announcement date when not given."),
+        ] = None,
+        first: First = None,
         after: Annotated[
-            str | None,
-            strawberry.argument(description="Return pledges after this cursor."),
+            str | None, strawberry.argument(description="Cursor to start after.")
+        ] = None,
+        last: Annotated[
+            int | None, strawberry.argument(description="Page size from the end.")
+        ] = None,
+        before: Annotated[
+            str | None, strawberry.argument(description="Cursor to end before.")
         ] = None,
     ) -> PledgeConnection:
-        request = page_request(first, after, "pledge")
+        request = slice_of("pledges", first, after, last, before)
+        criteria = pledge_filter(filter, info.context.today)
+        order = PledgeOrder()
+        if order_by is not None:
+            order = PledgeOrder(order_by.field, order_by.direction is SortDirection.DESC)
         async with info.context.session_factory() as session:
-            page = await list_public_pledges(session, request)
+            found, span = await pledge_page(session, info.context.viewer, criteria, order, request)
+        for pledge in found:
+            info.context.loaders.pledge.prime(pledge.id, pledge)
         return build_connection(
-            PledgeConnection,
-            page,
-            kind="pledge",
-            to_node=Pledge.from_model,
-            key=lambda pledge: pledge.id,
-            after=after,
+            PledgeConnection, found, span, kind="pledges", to_node=Pledge.from_model
         )

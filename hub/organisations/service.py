@@ -18,7 +18,6 @@ from hub.organisations.models import (
     OrganisationIdentifier,
     OrganisationType,
 )
-from hub.pagination import Page, PageRequest, fetch_page
 from hub.types import utcnow
 
 
@@ -116,12 +115,6 @@ async def require_member(
             f"{organisation.name} is not a coalition member", code="NOT_A_MEMBER", field=(field,)
         )
     return organisation
-
-
-async def list_members(session: AsyncSession, request: PageRequest) -> Page[Organisation]:
-    """Members in id order, one page at a time."""
-    query = select(Organisation).where(Organisation.membership_status == MembershipStatus.MEMBER)
-    return await fetch_page(session, query, Organisation.id, request)
 
 
 async def organisations_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, Organisation]:

@@ -17,11 +17,7 @@ from hub.pledges.models import (
     Indicator,
     Measure,
     PledgeType,
-    PublicationStatus,
 )
-
-PUBLIC_STATUSES = frozenset({PublicationStatus.PUBLISHED, PublicationStatus.FULFILLED})
-"""Publication statuses anyone may read, signed in or not."""
 
 
 @dataclass(frozen=True, slots=True)

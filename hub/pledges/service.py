@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.columns import Provenance
@@ -18,9 +15,7 @@ from hub.money.amounts import money
 from hub.money.conversion import DEFAULT_MAX_RATE_AGE
 from hub.money.service import stamp_usd, usd_equivalent
 from hub.organisations.service import require_member
-from hub.pagination import Page, PageRequest, fetch_page
 from hub.pledges.models import (
-    FocusArea,
     Pledge,
     PledgeBeneficiaryGroup,
     PledgeFocusArea,
@@ -30,8 +25,8 @@ from hub.pledges.models import (
     PublicationStatus,
     Target,
 )
+from hub.pledges.queries import focus_areas_by_pledge
 from hub.pledges.rules import (
-    PUBLIC_STATUSES,
     PledgeDraft,
     TargetDraft,
     check_draft,
@@ -187,25 +182,3 @@ async def add_target(session: AsyncSession, pledge_id: int, draft: TargetDraft) 
     session.add(target)
     await flush(session)
     return target
-
-
-async def list_public_pledges(session: AsyncSession, request: PageRequest) -> Page[Pledge]:
-    """Published and fulfilled pledges in id order: what anyone may read."""
-    query = select(Pledge).where(Pledge.publication_status.in_(PUBLIC_STATUSES))
-    return await fetch_page(session, query, Pledge.id, request)
-
-
-async def focus_areas_by_pledge(
-    session: AsyncSession, pledge_ids: Iterable[int]
-) -> dict[int, list[FocusArea]]:
-    """Focus areas of many pledges in one statement, in a stable order."""
-    wanted = set(pledge_ids)
-    found: dict[int, list[FocusArea]] = defaultdict(list)
-    rows = await session.execute(
-        select(PledgeFocusArea.pledge_id, PledgeFocusArea.focus_area)
-        .where(PledgeFocusArea.pledge_id.in_(wanted))
-        .order_by(PledgeFocusArea.pledge_id, PledgeFocusArea.focus_area)
-    )
-    for pledge_id, area in rows:
-        found[pledge_id].append(area)
-    return {pledge_id: found[pledge_id] for pledge_id in wanted}

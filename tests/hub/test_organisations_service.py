@@ -7,13 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.errors import Conflict, NotFound
 from hub.organisations.models import MembershipStatus, OrganisationType
-from hub.organisations.service import (
-    admit_member,
-    create_organisation,
-    list_members,
-    organisations_by_id,
-)
-from hub.pagination import PageRequest
+from hub.organisations.queries import OrganisationFilter, OrganisationOrder, organisation_page
+from hub.organisations.service import admit_member, create_organisation, organisations_by_id
+from hub.pagination import Slice
 from tests.fixtures.factories import JOINED
 
 
@@ -37,9 +33,11 @@ async def test_organisations_join_the_coalition_when_admitted(session: AsyncSess
     with pytest.raises(Conflict):
         await admit_member(session, itu.id)
 
-    page = await list_members(session, PageRequest(first=10))
-    assert [m.name for m in page.items] == ["International Telecommunication Union"]
-    assert page.total_count == 1
+    members, span = await organisation_page(
+        session, OrganisationFilter(), OrganisationOrder(), Slice(first=10), members_only=True
+    )
+    assert [m.name for m in members] == ["International Telecommunication Union"]
+    assert span.total == 1
     found = await organisations_by_id(session, [itu.id, implementer.id, 404])
     assert set(found) == {itu.id, implementer.id}
 

@@ -15,16 +15,12 @@ from hub.errors import Conflict, InvalidInput, NotFound
 from hub.models import Pledge, PledgeTargetCountry, PledgeTargetGroup, PublicationStatus
 from hub.organisations.models import OrganisationType
 from hub.organisations.service import create_organisation
-from hub.pagination import PageRequest
+from hub.pagination import Slice
 from hub.pledges.models import BeneficiaryGroup, FocusArea, PledgeType
+from hub.pledges.queries import PledgeFilter, PledgeOrder, focus_areas_by_pledge, pledge_page
 from hub.pledges.rules import PledgeDraft
-from hub.pledges.service import (
-    create_pledge,
-    focus_areas_by_pledge,
-    list_public_pledges,
-    publish_pledge,
-    submit_pledge,
-)
+from hub.pledges.service import create_pledge, publish_pledge, submit_pledge
+from hub.visibility import PUBLIC
 from tests.fixtures.factories import add_member, add_pledge, add_published_pledge
 
 
@@ -166,19 +162,28 @@ async def test_publication_follows_submission(session: AsyncSession) -> None:
 async def test_the_public_sees_published_pledges_page_by_page(session: AsyncSession) -> None:
     member = await add_member(session)
     await add_pledge(session, member, title="Still a draft")
-    published = [await add_published_pledge(session, member, title=f"P{i}") for i in range(5)]
+    for i in range(5):
+        await add_published_pledge(session, member, title=f"P{i}")
     await session.commit()
 
-    first = await list_public_pledges(session, PageRequest(first=2))
-    assert [p.title for p in first.items] == ["P0", "P1"]
-    assert (first.has_next_page, first.total_count) == (True, 5)
-    last = await list_public_pledges(session, PageRequest(first=2, after_id=published[3].id))
-    assert [p.title for p in last.items] == ["P4"]
-    assert (last.has_next_page, last.total_count) == (False, 5)
+    first, span = await pledge_page(session, PUBLIC, PledgeFilter(), PledgeOrder(), Slice(2))
+    assert [p.title for p in first] == ["P0", "P1"]
+    assert (span.has_next_page, span.total) == (True, 5)
+    last, span = await pledge_page(
+        session, PUBLIC, PledgeFilter(), PledgeOrder(), Slice(first=2, after=3)
+    )
+    assert [p.title for p in last] == ["P4"]
+    assert (span.has_next_page, span.total) == (False, 5)
 
 
 @pytest.mark.parametrize("first", [0, -1, 101])
 def test_page_size_is_bounded(first: int) -> None:
     with pytest.raises(InvalidInput) as refused:
-        PageRequest(first=first)
+        Slice(first=first)
     assert refused.value.field == ("first",)
+
+
+def test_a_page_size_is_required() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        Slice()
+    assert refused.value.code == "PAGE_SIZE_REQUIRED"

@@ -1,0 +1,81 @@
+"""How far a pledge has come: the latest value and percent reached of each target, and
+whether its member is keeping up with reporting. Pure functions over plain values."""
+
+from __future__ import annotations
+
+import calendar
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from hub.pledges.models import Measure
+
+
+class ReportingStatus(enum.StrEnum):
+    """Whether a pledge reports on time, after the SDG Actions Platform's yearly practice."""
+
+    REPORTED = "REPORTED"
+    DUE = "DUE"
+    OVERDUE = "OVERDUE"
+
+
+@dataclass(frozen=True, slots=True)
+class Reached:
+    """A target's latest value and percent reached, or ``None`` with the reason."""
+
+    latest: Decimal | None
+    percent: Decimal | None
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TargetFacts:
+    """What ``reached`` needs to know about a target."""
+
+    measure: Measure
+    cumulative: bool
+    baseline: Decimal | None
+    target: Decimal | None
+
+
+def reached(target: TargetFacts, values: Sequence[Decimal]) -> Reached:
+    """Latest value and percent reached from reported values in period order.
+
+    Cumulative targets report the level reached, so the last value counts; per-period
+    targets report each period's gain, so the values are summed first. The percent is
+    (value - baseline) / (target - baseline), which mirrors itself for a descending target.
+    """
+    if target.measure is Measure.QUALITATIVE:
+        return Reached(None, None, "a qualitative target has no percentage")
+    if not values:
+        return Reached(None, None, "no value has been reported yet")
+    latest = values[-1] if target.cumulative else sum(values, Decimal(0))
+    baseline = target.baseline or Decimal(0)
+    if target.target is None or target.target == baseline:
+        return Reached(latest, None, "the target equals the baseline")
+    percent = (latest - baseline) / (target.target - baseline) * 100
+    return Reached(latest, percent.quantize(Decimal("0.1"), rounding=ROUND_HALF_EVEN), None)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later, on the month's last day when it is shorter."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def reporting_status(
+    published_at: datetime | None, last_report_at: datetime | None, today: date
+) -> ReportingStatus | None:
+    """REPORTED within 12 months of the last report (or of publication), DUE after 12,
+    OVERDUE after 24; ``None`` for a pledge that was never published."""
+    since = last_report_at or published_at
+    if since is None:
+        return None
+    if today <= add_months(since.date(), 12):
+        return ReportingStatus.REPORTED
+    if today <= add_months(since.date(), 24):
+        return ReportingStatus.DUE
+    return ReportingStatus.OVERDUE

@@ -1,0 +1,168 @@
+"""Pledge statistics by focus area, type, country, country group, member type or year.
+
+Public data only, for every caller. A pledge can sit in several groups (two focus areas,
+three countries); group totals then overlap, which the result says, and the overall
+totals count each pledge once.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.countries.models import CountryGroupMembership
+from hub.endorsements.models import Endorsement
+from hub.organisations.models import Organisation
+from hub.pledges.models import Pledge, PledgeFocusArea, PledgeTargetCountry, PledgeTargetGroup
+from hub.pledges.queries import PledgeFilter, conditions
+from hub.visibility import Viewer, endorsement_visible
+
+
+class StatsGroupBy(enum.StrEnum):
+    FOCUS_AREA = "FOCUS_AREA"
+    PLEDGE_TYPE = "PLEDGE_TYPE"
+    COUNTRY = "COUNTRY"
+    COUNTRY_GROUP = "COUNTRY_GROUP"
+    MEMBER_TYPE = "MEMBER_TYPE"
+    YEAR = "YEAR"
+
+
+@dataclass
+class StatsRow:
+    """Totals over a set of pledges."""
+
+    key: str
+    pledges: int = 0
+    members: int = 0
+    usd_minor: int = 0
+    without_usd: int = 0
+    without_usd_by_currency: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PledgeStats:
+    groups: list[StatsRow]
+    total: StatsRow
+    groups_overlap: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _PledgeRow:
+    id: int
+    usd_minor: int | None
+    amount_minor: int | None
+    currency: str | None
+
+
+def _total(key: str, pledges: Iterable[_PledgeRow], members: set[int]) -> StatsRow:
+    row = StatsRow(key, members=len(members))
+    missing: dict[str, int] = defaultdict(int)
+    for pledge in pledges:
+        row.pledges += 1
+        if pledge.usd_minor is not None:
+            row.usd_minor += pledge.usd_minor
+        elif pledge.amount_minor is not None and pledge.currency is not None:
+            row.without_usd += 1
+            missing[pledge.currency] += pledge.amount_minor
+    row.without_usd_by_currency = dict(sorted(missing.items()))
+    return row
+
+
+async def _keys(
+    session: AsyncSession, viewer: Viewer, group_by: StatsGroupBy, ids: set[int]
+) -> dict[int, set[str]]:
+    """The group keys of each pledge."""
+    keys: dict[int, set[str]] = defaultdict(set)
+    query: Select[Any, Any]
+    if group_by is StatsGroupBy.PLEDGE_TYPE:
+        query = select(Pledge.id, Pledge.pledge_type).where(Pledge.id.in_(ids))
+    elif group_by is StatsGroupBy.YEAR:
+        query = select(Pledge.id, Pledge.announced_on).where(Pledge.id.in_(ids))
+    elif group_by is StatsGroupBy.FOCUS_AREA:
+        query = select(PledgeFocusArea.pledge_id, PledgeFocusArea.focus_area).where(
+            PledgeFocusArea.pledge_id.in_(ids)
+        )
+    elif group_by is StatsGroupBy.COUNTRY:
+        query = select(PledgeTargetCountry.pledge_id, PledgeTargetCountry.country).where(
+            PledgeTargetCountry.pledge_id.in_(ids)
+        )
+    elif group_by is StatsGroupBy.MEMBER_TYPE:
+        query = (
+            select(Endorsement.pledge_id, Organisation.organisation_type)
+            .join(Organisation, Organisation.id == Endorsement.organisation_id)
+            .where(Endorsement.pledge_id.in_(ids), endorsement_visible(viewer))
+        )
+    else:
+        explicit = select(PledgeTargetGroup.pledge_id, PledgeTargetGroup.country_group).where(
+            PledgeTargetGroup.pledge_id.in_(ids)
+        )
+        by_country = (
+            select(PledgeTargetCountry.pledge_id, CountryGroupMembership.country_group)
+            .join(Pledge, Pledge.id == PledgeTargetCountry.pledge_id)
+            .join(
+                CountryGroupMembership,
+                CountryGroupMembership.country == PledgeTargetCountry.country,
+            )
+            .where(
+                PledgeTargetCountry.pledge_id.in_(ids),
+                or_(
+                    CountryGroupMembership.valid_from.is_(None),
+                    CountryGroupMembership.valid_from <= Pledge.announced_on,
+                ),
+                or_(
+                    CountryGroupMembership.valid_to.is_(None),
+                    and_(CountryGroupMembership.valid_to > Pledge.announced_on),
+                ),
+            )
+        )
+        query = select(explicit.union(by_country).subquery())
+    for pledge, key in await session.execute(query):
+        keys[pledge].add(str(key.year) if isinstance(key, date) else str(key))
+    return keys
+
+
+async def pledge_stats(
+    session: AsyncSession, viewer: Viewer, criteria: PledgeFilter, group_by: StatsGroupBy
+) -> PledgeStats:
+    """Totals per group and overall for the visible pledges matching ``criteria``.
+
+    A pledge counts in a country group when it targets the group itself, or a country that
+    belonged to the group on the day the pledge was announced.
+    """
+    rows = await session.execute(
+        select(Pledge.id, Pledge.usd_amount_minor, Pledge.amount_minor, Pledge.currency).where(
+            *conditions(viewer, criteria)
+        )
+    )
+    pledges = {row[0]: _PledgeRow(*row) for row in rows}
+    ids = set(pledges)
+    keys = await _keys(session, viewer, group_by, ids) if ids else {}
+    members: dict[int, set[int]] = defaultdict(set)
+    if ids:
+        endorsers = await session.execute(
+            select(Endorsement.pledge_id, Endorsement.organisation_id).where(
+                Endorsement.pledge_id.in_(ids), endorsement_visible(viewer)
+            )
+        )
+        for pledge, organisation in endorsers:
+            members[pledge].add(organisation)
+    by_key: dict[str, list[int]] = defaultdict(list)
+    for pledge in sorted(ids):
+        for key in keys.get(pledge, ()):
+            by_key[key].append(pledge)
+    groups = [
+        _total(
+            key, (pledges[p] for p in members_of), set().union(*(members[p] for p in members_of))
+        )
+        for key, members_of in sorted(by_key.items())
+    ]
+    overlap = any(len(found) > 1 for found in keys.values())
+    everyone: set[int] = set().union(*members.values()) if members else set()
+    return PledgeStats(groups, _total("ALL", pledges.values(), everyone), overlap)

@@ -1,0 +1,58 @@
+"""``node`` and ``nodes``: any pledge, organisation or country by its global id."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+import strawberry
+from strawberry import relay
+
+from hub.errors import InvalidInput
+from hub.pagination import MAX_PAGE_SIZE
+from schema.context import Info
+from schema.countries import Country
+from schema.organisations import Organisation
+from schema.pledges import Pledge
+
+NODE_TYPES: dict[str, Any] = {"Pledge": Pledge, "Organisation": Organisation, "Country": Country}
+
+
+async def _resolve(info: Info, global_id: relay.GlobalID, field: str) -> relay.Node | None:
+    node_type = NODE_TYPES.get(global_id.type_name)
+    if node_type is None:
+        raise InvalidInput(
+            f"{global_id} is not the id of a pledge, organisation or country",
+            code="INVALID_ID",
+            field=(field,),
+        )
+    [found] = await node_type.load_nodes(info, [global_id.node_id])
+    return found  # type: ignore[no-any-return]
+
+
+@strawberry.type
+class NodeQueries:
+    @strawberry.field(description="Any object by its global id; null when it is not visible.")
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[relay.GlobalID, strawberry.argument(description="A global id.")],
+    ) -> relay.Node | None:
+        return await _resolve(info, id, "id")
+
+    @strawberry.field(
+        description=f"Objects by their global ids, at most {MAX_PAGE_SIZE}, in the order "
+        "given; null where one is not visible."
+    )
+    async def nodes(
+        self,
+        info: Info,
+        ids: Annotated[list[relay.GlobalID], strawberry.argument(description="Global ids.")],
+    ) -> list[relay.Node | None]:
+        if len(ids) > MAX_PAGE_SIZE:
+            raise InvalidInput(
+                f"at most {MAX_PAGE_SIZE} ids at once, got {len(ids)}",
+                code="TOO_MANY_IDS",
+                field=("ids",),
+            )
+        return list(await asyncio.gather(*(_resolve(info, i, "ids") for i in ids)))
