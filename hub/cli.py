@@ -21,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.app import create_app
 from hub.countries.reference import read_reference
-from hub.countries.service import load_reference
+from hub.countries.service import country_count, load_reference
 from hub.db import create_engine, create_session_factory
-from hub.demo.load import database_is_empty, load_demo
+from hub.demo.load import database_is_empty, demo_loaded, load_demo
 from hub.demo.plan import build_plan
 from hub.errors import HubError
 from hub.logs import configure_logging
@@ -176,7 +176,9 @@ def fx() -> None:
 def fx_load(file: Path, rate_format: str) -> None:
     """Load exchange rates from FILE; loading the same file twice changes nothing."""
     try:
-        parsed = parse_rates(file.read_text(encoding="utf-8"), RateFormat(rate_format), file.name)
+        parsed = parse_rates(
+            file.read_text(encoding="utf-8-sig"), RateFormat(rate_format), file.name
+        )
     except HubError as error:
         raise click.ClickException(error.message) from None
     except UnicodeDecodeError:
@@ -188,6 +190,8 @@ def fx_load(file: Path, rate_format: str) -> None:
         click.echo(f"skipped {name}: {reason}", err=True)
     for name in result.inverted:
         click.echo(f"inverted {name}: it was quoted in US dollars per unit", err=True)
+    for disagreement in result.disagreements:
+        click.echo(f"warning: {disagreement}", err=True)
     click.echo(
         f"{result.source} rates: {result.added} added, {result.updated} updated, "
         f"{result.unchanged} unchanged"
@@ -205,10 +209,12 @@ def demo_data(seed: int, if_empty: bool) -> None:
     async def work(session: AsyncSession) -> str:
         if if_empty and not await database_is_empty(session):
             return "the database holds data already: the demo was not loaded"
+        if await demo_loaded(session):
+            return "the demo coalition is loaded already: nothing changed"
+        if not await country_count(session):
+            raise HubError("load the countries first: p2c-hub countries load")
         with click.progressbar(length=len(plan.pledges), label="demo pledges") as bar:
             result = await load_demo(session, plan, bar.update, max_rate_age=max_rate_age)
-        if result.already_loaded:
-            return "the demo coalition is loaded already: nothing changed"
         return f"demo coalition: {result.organisations} organisations, {result.pledges} pledges"
 
     click.echo(_in_transaction(work))

@@ -181,6 +181,10 @@ def test_reference_rates_and_demo_commands(tmp_path: Path) -> None:
     env = hub_env(database_url=f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}")
     assert migrate(env).returncode == 0
 
+    early = hub(env, "demo-data")
+    assert early.returncode == 1
+    assert "load the countries first" in early.stderr
+
     loaded = hub(env, "countries", "load")
     assert loaded.returncode == 0, loaded.stderr
     assert loaded.stdout.startswith("countries: 249 added, 0 updated; 136 group memberships")

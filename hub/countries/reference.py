@@ -7,6 +7,7 @@ A malformed row is reported with its line number.
 from __future__ import annotations
 
 import csv
+import io
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -77,11 +78,19 @@ class Membership:
 
 
 def _rows(text: str, required: Sequence[str], source: str) -> Iterable[tuple[int, dict[str, str]]]:
-    reader = csv.DictReader(text.splitlines())
-    missing = [column for column in required if column not in (reader.fieldnames or [])]
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    header = reader.fieldnames or []
+    repeated = sorted({column for column in header if header.count(column) > 1})
+    if repeated:
+        raise ReferenceDataError(f"{source}: column(s) {', '.join(repeated)} appear twice")
+    missing = [column for column in required if column not in header]
     if missing:
         raise ReferenceDataError(f"{source}: missing column(s) {', '.join(missing)}")
     for row in reader:
+        if None in row:
+            raise ReferenceDataError(
+                f"{source}, line {reader.line_num}: more fields than the header"
+            )
         yield reader.line_num, {key: (value or "").strip() for key, value in row.items() if key}
 
 
@@ -203,6 +212,13 @@ def read_reference(
     changes_file: Traversable | Path = BUNDLED_CHANGES,
 ) -> tuple[list[CountryRow], list[GroupChange]]:
     """Read and check the reference files (the bundled ones unless told otherwise)."""
-    countries = parse_countries(countries_file.read_text(encoding="utf-8"), countries_file.name)
-    changes = parse_changes(changes_file.read_text(encoding="utf-8"), changes_file.name)
+    countries = parse_countries(_text(countries_file), countries_file.name)
+    changes = parse_changes(_text(changes_file), changes_file.name)
     return countries, changes
+
+
+def _text(file: Traversable | Path) -> str:
+    try:
+        return file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise ReferenceDataError(f"{file.name} is not UTF-8 text") from None

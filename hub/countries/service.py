@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.countries.models import (
@@ -66,27 +67,43 @@ async def load_reference(
         elif _apply(country, row):
             updated += 1
     await flush(session)
-    await session.execute(delete(CountryGroupMembership))
-    await session.execute(delete(CountryGroupChange))
-    session.add_all(
-        CountryGroupMembership(
-            country=p.alpha3, country_group=p.group, valid_from=p.valid_from, valid_to=p.valid_to
-        )
-        for p in periods
+    await _replace_differences(
+        session,
+        CountryGroupMembership,
+        {(p.alpha3, p.group, p.valid_from, p.valid_to) for p in periods},
+        lambda m: (m.country, m.country_group, m.valid_from, m.valid_to),
+        lambda key: CountryGroupMembership(
+            country=key[0], country_group=key[1], valid_from=key[2], valid_to=key[3]
+        ),
     )
-    session.add_all(
-        CountryGroupChange(
-            country=c.alpha3,
-            country_group=c.group,
-            change=c.kind,
-            changed_on=c.on,
-            status=c.status,
-            note=c.note,
-        )
-        for c in changes
-    )
-    await flush(session)
+    await _replace_differences(
+        session,
+        CountryGroupChange,
+        {(c.alpha3, c.group, c.kind, c.on, c.status, c.note) for c in changes},
+        lambda c: (c.country, c.country_group, c.change, c.changed_on, c.status, c.note),
+        lambda key: CountryGroupChange(
+            country=key[0], country_group=key[1], change=key[2], changed_on=key[3],
+            status=key[4], note=key[5],
+        ),
+    )  # fmt: skip
     return ReferenceLoad(added, updated, len(periods), len(changes))
+
+
+async def _replace_differences(
+    session: AsyncSession,
+    model: type[Any],
+    wanted: set[tuple[Any, ...]],
+    key_of: Callable[[Any], tuple[Any, ...]],
+    make: Callable[[tuple[Any, ...]], Any],
+) -> None:
+    """Make the table's rows equal ``wanted``, touching only the rows that differ."""
+    stored = {key_of(row): row for row in await session.scalars(select(model))}
+    for key, row in stored.items():
+        if key not in wanted:
+            await session.delete(row)
+    await flush(session)
+    session.add_all(make(key) for key in wanted - stored.keys())
+    await flush(session)
 
 
 def member_on(on: date) -> ColumnElement[bool]:

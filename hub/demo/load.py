@@ -131,6 +131,7 @@ async def _load_pledge(
             implementation_status=plan.implementation,
         ),
         provenance=_provenance(plan.key),
+        at=_at(plan.announced_on),
         max_rate_age=max_rate_age,
     )
     announced = _at(plan.announced_on)
@@ -149,7 +150,9 @@ async def _load_pledge(
         if invitation.status is EndorsementStatus.DECLINED:
             await respond(session, endorsement.id, accept=False, at=answered)
         if invitation.status is EndorsementStatus.REVOKED:
-            await revoke(session, endorsement.id, at=answered + timedelta(days=200))
+            await revoke(
+                session, endorsement.id, at=min(answered + timedelta(days=200), _at(AS_OF))
+            )
     target_ids = []
     for target in plan.targets:
         created = await add_target(
@@ -207,7 +210,7 @@ async def _publish(session: AsyncSession, pledge_id: int, plan: PledgePlan) -> N
     if plan.publication is PublicationStatus.FULFILLED:
         await fulfil_pledge(session, pledge_id, at=_at(min(plan.end, AS_OF)))
     if plan.publication is PublicationStatus.WITHDRAWN:
-        await withdraw_pledge(session, pledge_id, at=day + timedelta(days=400))
+        await withdraw_pledge(session, pledge_id, at=min(day + timedelta(days=400), _at(AS_OF)))
 
 
 async def _report(

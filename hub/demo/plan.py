@@ -90,6 +90,8 @@ TARGET_COUNTRIES = (
     "STP",
 )
 
+CO_ROLES = [Role.CO_LEAD, Role.FUNDER, Role.IMPLEMENTER, Role.ENDORSER]
+
 IMPLEMENTATION = (
     ("IMPLEMENTATION", 45),
     ("PIPELINE", 20),
@@ -335,7 +337,7 @@ def _weighted(rng: random.Random, options: tuple[tuple[str, int], ...]) -> str:
 
 def _amount(rng: random.Random, currency: str) -> Decimal:
     usd = 10 ** rng.uniform(5, 8.7)
-    per_usd = {"JPY": 150, "INR": 85, "ZAR": 18, "XOF": 600}.get(currency, 1)
+    per_usd = {"JPY": 150, "INR": 85, "ZAR": 18, "XOF": 600, "KWD": 0.3}.get(currency, 1)
     rounded = round(usd * per_usd, -len(str(int(usd * per_usd))) + 3)
     return Decimal(int(rounded))
 
@@ -380,7 +382,7 @@ def _targets(rng: random.Random, plan: PledgePlan) -> list[TargetPlan]:
                 "% of monthly income",
                 Measure.QUANTITATIVE,
                 Direction.DESCENDING,
-                False,
+                True,
                 Decimal("5.0"),
                 Decimal("2.0"),
                 deadline,
@@ -390,8 +392,18 @@ def _targets(rng: random.Random, plan: PledgePlan) -> list[TargetPlan]:
     return targets
 
 
+REPORTING = (
+    ImplementationStatus.IMPLEMENTATION,
+    ImplementationStatus.COMPLETED,
+    ImplementationStatus.SUSPENDED,
+)
+"""Work that has started reports on itself; planned or cancelled work has nothing to report."""
+
+
 def _reports(rng: random.Random, plan: PledgePlan) -> list[ReportPlan]:
     if not plan.was_published or plan.publication is PublicationStatus.WITHDRAWN:
+        return []
+    if plan.implementation not in REPORTING:
         return []
     reports: list[ReportPlan] = []
     start = plan.announced_on
@@ -410,7 +422,7 @@ def _reports(rng: random.Random, plan: PledgePlan) -> list[ReportPlan]:
             ReportPlan(
                 start,
                 end,
-                end + timedelta(days=rng.randint(15, 90)),
+                min(end + timedelta(days=rng.randint(15, 90)), AS_OF),
                 fractions,
                 ReportStatus(status),
                 progress / 2 if plan.amount else None,
@@ -527,7 +539,12 @@ def build_plan(seed: int = 2030, pledges: int = 320) -> DemoPlan:
             implementation=implementation,
         )
         if rng.random() < 0.35:
-            others = rng.sample([k for k in invitable if k != lead], rng.choice([1, 1, 2, 3, 4]))
+            partner = rng.choice(sorted(member_keys - {lead}))
+            plan.invitations.append(
+                InvitationPlan(partner, [rng.choice(CO_ROLES)], EndorsementStatus.ACCEPTED)
+            )
+            candidates = [k for k in invitable if k not in (lead, partner)]
+            others = rng.sample(candidates, rng.choice([0, 0, 1, 2, 3]))
             for other in others:
                 status = _weighted(
                     rng, (("ACCEPTED", 60), ("INVITED", 15), ("DECLINED", 15), ("REVOKED", 10))

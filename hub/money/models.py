@@ -34,7 +34,10 @@ class ExchangeRate(Base):
     """Units of a currency per US dollar on a date, as one source states it."""
 
     __tablename__ = "exchange_rates"
-    __table_args__ = (CheckConstraint("units_per_usd > 0", name="rate_positive"),)
+    __table_args__ = (
+        # the cast makes SQLite, which stores the decimal as text, compare it as a number
+        CheckConstraint("CAST(units_per_usd AS REAL) > 0", name="rate_positive"),
+    )
 
     currency: Mapped[str] = mapped_column(
         String(3), ForeignKey("currencies.code"), primary_key=True

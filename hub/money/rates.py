@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import csv
 import enum
+import io
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
 from hub.errors import InvalidInput
 
@@ -32,14 +34,33 @@ class RateFormat(enum.StrEnum):
     FRED = "fred"
 
 
-FRED_SERIES = {
-    "Australia": "AUD", "Brazil": "BRL", "Canada": "CAD", "China": "CNY", "Denmark": "DKK",
-    "Euro": "EUR", "Hong Kong": "HKD", "India": "INR", "Japan": "JPY", "Malaysia": "MYR",
-    "Mexico": "MXN", "New Zealand": "NZD", "Norway": "NOK", "Singapore": "SGD",
-    "South Africa": "ZAR", "South Korea": "KRW", "Sri Lanka": "LKR", "Sweden": "SEK",
-    "Switzerland": "CHF", "Taiwan": "TWD", "Thailand": "THB", "United Kingdom": "GBP",
+FRED_SERIES: dict[str, tuple[str, Decimal, Decimal]] = {
+    "Australia": ("AUD", Decimal("0.45"), Decimal("3")),
+    "Brazil": ("BRL", Decimal("0.5"), Decimal("10")),
+    "Canada": ("CAD", Decimal("0.63"), Decimal("2.4")),
+    "China": ("CNY", Decimal("1"), Decimal("13")),
+    "Denmark": ("DKK", Decimal("3"), Decimal("18")),
+    "Euro": ("EUR", Decimal("0.42"), Decimal("1.76")),
+    "Hong Kong": ("HKD", Decimal("3.4"), Decimal("12")),
+    "India": ("INR", Decimal("4.8"), Decimal("145")),
+    "Japan": ("JPY", Decimal("50"), Decimal("540")),
+    "Malaysia": ("MYR", Decimal("1.4"), Decimal("7.2")),
+    "Mexico": ("MXN", Decimal("2"), Decimal("36")),
+    "New Zealand": ("NZD", Decimal("0.45"), Decimal("3.8")),
+    "Norway": ("NOK", Decimal("3.2"), Decimal("17")),
+    "Singapore": ("SGD", Decimal("0.8"), Decimal("3.4")),
+    "South Africa": ("ZAR", Decimal("0.44"), Decimal("29")),
+    "South Korea": ("KRW", Decimal("440"), Decimal("2600")),
+    "Sri Lanka": ("LKR", Decimal("4"), Decimal("550")),
+    "Sweden": ("SEK", Decimal("2.6"), Decimal("17")),
+    "Switzerland": ("CHF", Decimal("0.51"), Decimal("6.5")),
+    "Taiwan": ("TWD", Decimal("16"), Decimal("61")),
+    "Thailand": ("THB", Decimal("13"), Decimal("80")),
+    "United Kingdom": ("GBP", Decimal("0.25"), Decimal("1.0")),
 }  # fmt: skip
-"""FRED series by name and the ISO 4217 currency each quotes."""
+"""FRED series by name: the ISO 4217 currency each quotes, and a plausible band of units per
+US dollar (the series' 1971-2026 range widened by half), to tell a series quoted the other
+way round when no other source overlaps it."""
 
 _REPLACED_BY_EURO = "a currency the euro replaced, no longer in ISO 4217"
 FRED_SKIPPED = {
@@ -71,10 +92,15 @@ class RateRow:
 
 @dataclass
 class Series:
-    """The rows one source gives for one currency; dates quoted twice differently are dropped."""
+    """The rows one source gives for one currency; dates quoted twice differently are dropped.
+
+    ``band`` is the plausible range of units per dollar, for sources that may quote a series
+    the other way round; ``None`` for sources whose direction is certain.
+    """
 
     name: str
     currency: str
+    band: tuple[Decimal, Decimal] | None = None
     rows: dict[date, RateRow] = field(default_factory=dict)
     disputed: dict[date, RateRow] = field(default_factory=dict)
 
@@ -90,34 +116,52 @@ class ParsedRates:
     conflicts: list[str] = field(default_factory=list)
 
 
+_NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+MAX_RATE = Decimal(10) ** 18
+"""The rates column holds 18 integer digits."""
+
+
 def _decimal(value: str, where: str) -> Decimal:
-    try:
-        rate = Decimal(value)
-    except InvalidOperation:
-        raise RateFileError(f"{where}: rate {value!r} is not a number") from None
-    if not rate.is_finite() or rate <= 0:
-        raise RateFileError(f"{where}: rate {value!r} is not a positive number")
-    return rate.quantize(RATE_PLACES, rounding=ROUND_HALF_EVEN)
+    if not _NUMBER.fullmatch(value):
+        raise RateFileError(f"{where}: rate {value!r} is not a number")
+    with localcontext() as context:
+        context.prec = 60
+        rate = Decimal(value).quantize(RATE_PLACES, rounding=ROUND_HALF_EVEN)
+    if rate <= 0:
+        raise RateFileError(f"{where}: rate {value!r} is not a positive number of 20 decimals")
+    if rate >= MAX_RATE:
+        raise RateFileError(f"{where}: rate {value!r} is larger than the hub stores")
+    return rate
 
 
 def _date(value: str, where: str) -> date:
     try:
-        return date.fromisoformat(value)
+        if _DATE.fullmatch(value):
+            return date.fromisoformat(value)
     except ValueError:
-        raise RateFileError(f"{where}: date {value!r} is not YYYY-MM-DD") from None
+        pass
+    raise RateFileError(f"{where}: date {value!r} is not a YYYY-MM-DD date")
 
 
 def _records(
     text: str, required: Sequence[str], name: str
 ) -> Iterator[tuple[int, str, dict[str, str]]]:
     """Rows with their line number and a ``file, line N`` label for messages."""
-    reader = csv.DictReader(text.splitlines())
-    missing = [column for column in required if column not in (reader.fieldnames or [])]
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    header = reader.fieldnames or []
+    repeated = sorted({column for column in header if header.count(column) > 1})
+    if repeated:
+        raise RateFileError(f"{name}: column(s) {', '.join(repeated)} appear more than once")
+    missing = [column for column in required if column not in header]
     if missing:
         raise RateFileError(f"{name}: missing column(s) {', '.join(missing)}")
     for row in reader:
+        where = f"{name}, line {reader.line_num}"
+        if None in row:
+            raise RateFileError(f"{where}: more fields than the header has")
         values = {key: (value or "").strip() for key, value in row.items() if key}
-        yield reader.line_num, f"{name}, line {reader.line_num}", values
+        yield reader.line_num, where, values
 
 
 def _plain(value: Decimal) -> str:
@@ -166,8 +210,8 @@ def parse_fred(text: str, name: str = "FRED file") -> ParsedRates:
             continue
         if series_name not in FRED_SERIES:
             raise RateFileError(f"{where}: unknown FRED series {series_name!r}")
-        currency = FRED_SERIES[series_name]
-        series = by_name.setdefault(series_name, Series(series_name, currency))
+        currency, low, high = FRED_SERIES[series_name]
+        series = by_name.setdefault(series_name, Series(series_name, currency, (low, high)))
         on, rate = _date(row["Date"], where), _decimal(row["Exchange rate"], where)
         _add(parsed, series, RateRow(currency, on, rate, line))
     parsed.series = list(by_name.values())

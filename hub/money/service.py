@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, localcontext
 from statistics import median
 
 from sqlalchemy import insert, select
@@ -36,6 +37,7 @@ class RateLoad:
     unchanged: int = 0
     inverted: list[str] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)
+    disagreements: list[str] = field(default_factory=list)
 
 
 def _rate(record: ExchangeRate) -> Rate:
@@ -58,9 +60,11 @@ def direction_check(series: Series, others: list[Rate]) -> str:
     """
     ratios, products = [], []
     by_date = sorted(others, key=lambda rate: rate.on)
+    dates = [rate.on for rate in by_date]
     for row in series.rows.values():
-        near = [o for o in by_date if abs((o.on - row.on).days) <= OVERLAP_DAYS]
-        for other in near:
+        start = bisect_left(dates, row.on - timedelta(days=OVERLAP_DAYS))
+        end = bisect_right(dates, row.on + timedelta(days=OVERLAP_DAYS))
+        for other in by_date[start:end]:
             ratios.append(math.log(row.units_per_usd / other.units_per_usd))
             products.append(math.log(row.units_per_usd * other.units_per_usd))
     if not ratios:
@@ -71,6 +75,31 @@ def direction_check(series: Series, others: list[Rate]) -> str:
     if product < ratio and product < AGREEMENT:
         return "inverted"
     return "conflict"
+
+
+def band_check(series: Series) -> str:
+    """``same``, ``inverted`` or ``conflict`` from the series' plausible band of values."""
+    assert series.band is not None
+    low, high = series.band
+    typical = median(row.units_per_usd for row in series.rows.values())
+    if low <= typical <= high:
+        return "same"
+    if low <= 1 / typical <= high:
+        return "inverted"
+    return "conflict"
+
+
+def verdict_for(series: Series, others: list[Rate]) -> str:
+    """How to load a series: ``same``, ``inverted`` or ``conflict``.
+
+    A series whose direction the source makes certain (no band) is loaded as it is. One that
+    may be quoted either way is compared with other sources' rates on nearby dates when
+    there are any, and otherwise with its plausible band.
+    """
+    if series.band is None:
+        return "same"
+    verdict = direction_check(series, others)
+    return band_check(series) if verdict == "unchecked" else verdict
 
 
 async def load_rates(session: AsyncSession, parsed: ParsedRates) -> RateLoad:
@@ -88,21 +117,27 @@ async def load_rates(session: AsyncSession, parsed: ParsedRates) -> RateLoad:
         if series.currency not in known:
             load.refused[series.name] = f"{series.currency} is not an ISO 4217 currency code"
             continue
-        verdict = direction_check(
-            series, await _other_sources(session, series.currency, parsed.source)
-        )
+        others = await _other_sources(session, series.currency, parsed.source)
+        verdict = verdict_for(series, others)
         if verdict == "conflict":
             load.refused[series.name] = (
-                f"its {series.currency} rates disagree with another source's by more than 10%"
+                f"its {series.currency} rates fit neither direction: they disagree with other "
+                "sources, or lie outside the plausible range, by more than 10%"
             )
             continue
+        if series.band is None and direction_check(series, others) not in ("same", "unchecked"):
+            load.disagreements.append(
+                f"{series.name}: {parsed.source} and another source differ by more than 10%"
+            )
         invert = verdict == "inverted"
         if invert:
             load.inverted.append(series.name)
         for row in series.rows.values():
             value = row.units_per_usd
             if invert:
-                value = (Decimal(1) / value).quantize(RATE_PLACES, rounding=ROUND_HALF_EVEN)
+                with localcontext() as context:
+                    context.prec = 60
+                    value = (1 / value).quantize(RATE_PLACES, rounding=ROUND_HALF_EVEN)
             stored = existing.get((row.currency, row.on))
             if stored is None:
                 new_rows.append(

@@ -42,6 +42,7 @@ async def create_pledge(
     draft: PledgeDraft,
     *,
     provenance: Provenance | None = None,
+    at: datetime | None = None,
     max_rate_age: timedelta = DEFAULT_MAX_RATE_AGE,
 ) -> Pledge:
     """Record a DRAFT pledge led by a member, with the member's accepted LEAD endorsement.
@@ -51,7 +52,7 @@ async def create_pledge(
     check_draft(draft)
     await require_member(session, lead_member_id, field="leadMemberId")
     await require_countries(session, draft.target_countries, field="targetCountries")
-    now = utcnow()
+    now = at or utcnow()
     announced_on = draft.announced_on or now.date()
     pledge = Pledge(
         lead_member_id=lead_member_id,

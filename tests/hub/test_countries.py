@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.countries.models import ChangeStatus, Country, CountryGroup, CountryGroupChange
+from hub.countries.models import (
+    ChangeStatus,
+    Country,
+    CountryGroup,
+    CountryGroupChange,
+    CountryGroupMembership,
+)
 from hub.countries.reference import (
     ReferenceDataError,
     is_member_on,
@@ -83,9 +90,11 @@ async def test_scheduled_changes_are_kept_as_scheduled(session: AsyncSession) ->
 
 
 async def test_loading_twice_changes_nothing(session: AsyncSession) -> None:
+    before = set(await session.scalars(select(CountryGroupMembership.id)))
     again = await load_reference(session, *read_reference())
     assert (again.countries_added, again.countries_updated) == (0, 0)
     assert await session.scalar(select(func.count()).select_from(Country)) == 249
+    assert set(await session.scalars(select(CountryGroupMembership.id))) == before
 
 
 async def test_alpha2_codes_become_alpha3_and_unknown_ones_are_reported(
@@ -139,3 +148,10 @@ def test_a_bad_change_date_is_reported_with_its_line() -> None:
             "iso3,group,change,date,status\n"
             "NPL,LDC,left,2026-11-24,scheduled\nBTN,LDC,left,13/12/2023,effective\n"
         )
+
+
+def test_a_file_that_is_not_utf8_is_reported(tmp_path: Path) -> None:
+    latin = tmp_path / "countries.csv"
+    latin.write_bytes(f"{HEADER}\nCIV,CI,384,Côte d'Ivoire,,,,,,,,\n".encode("latin-1"))
+    with pytest.raises(ReferenceDataError, match=r"countries\.csv is not UTF-8 text"):
+        read_reference(latin, latin)

@@ -61,7 +61,14 @@ def test_the_fred_file_loads_iso_series_and_skips_the_rest_with_a_reason() -> No
     ("text", "message"),
     [
         ("Date,Rate,Currency\n2022-01-31,abc,GBP\n", "line 2: rate 'abc' is not a number"),
-        ("Date,Rate,Currency\n2022-01-31,-1,GBP\n", "line 2: rate '-1' is not a positive"),
+        ("Date,Rate,Currency\n2022-01-31,-1,GBP\n", "line 2: rate '-1' is not a number"),
+        ("Date,Rate,Currency\n2022-01-31,0,GBP\n", "line 2: rate '0' is not a positive"),
+        ("Date,Rate,Currency\n2022-01-31,1e-25,GBP\n", "line 2: rate '1e-25' is not a positive"),
+        ("Date,Rate,Currency\n2022-01-31,1e30,GBP\n", "line 2: rate '1e30' is larger"),
+        ("Date,Rate,Currency\n2022-01-31,1_000,GBP\n", "line 2: rate '1_000' is not a number"),
+        ("Date,Rate,Currency\n20220131,1,GBP\n", "line 2: date '20220131' is not a YYYY"),
+        ("Date,Rate,Currency\n2022-01-31,1,GBP,extra\n", "line 2: more fields than"),
+        ("Date,Rate,Currency,Rate\n2022-01-31,1,GBP,5\n", "column(s) Rate appear more than once"),
         ("Date,Rate,Currency\n2022-01-31,1,GBP\n31/01/2022,1,GBP\n", "line 3: date"),
         ("Date,Rate,Currency\n2022-01-31,1,POUND\n", "line 2: currency 'POUND'"),
         ("Day,Rate,Currency\n", "missing column(s) Date"),
@@ -70,6 +77,11 @@ def test_the_fred_file_loads_iso_series_and_skips_the_rest_with_a_reason() -> No
 def test_malformed_imf_rows_are_reported_with_their_line(text: str, message: str) -> None:
     with pytest.raises(RateFileError, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse_imf(text, "rates.csv")
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_column() -> None:
+    parsed = parse_imf("\ufeffDate,Rate,Currency\n2022-01-31,0.8,GBP\n", "bom.csv")
+    assert parsed.series[0].rows[date(2022, 1, 31)].units_per_usd == Decimal("0.8")
 
 
 def test_an_unknown_fred_series_is_refused() -> None:
@@ -111,6 +123,32 @@ async def test_an_inverted_series_is_detected_against_another_source(
     assert load.inverted == ["Euro"]
     stored = await session.get_one(ExchangeRate, ("EUR", date(2022, 6, 1), "FRED"))
     assert stored.units_per_usd == Decimal("0.94625283875851627555")
+
+
+async def test_an_inverted_series_without_another_source_is_caught_by_its_band(
+    session: AsyncSession,
+) -> None:
+    inverted = (
+        "Date,Country,Exchange rate\n2024-01-01,United Kingdom,1.27\n"
+        "2024-02-01,United Kingdom,1.26\n"
+    )
+    load = await load_rates(session, parse_fred(inverted))
+    assert load.inverted == ["United Kingdom"]
+    implausible = "Date,Country,Exchange rate\n2024-01-01,Japan,0.5\n"
+    refused = await load_rates(session, parse_fred(implausible))
+    assert "Japan" in refused.refused
+
+
+async def test_an_authoritative_source_is_loaded_as_it_is_and_disagreement_reported(
+    session: AsyncSession,
+) -> None:
+    wrong_way = "Date,Country,Exchange rate\n2022-06-01,Euro,1.0568\n"
+    await load_rates(session, parse_fred(wrong_way))
+    imf = await load_rates(session, parse_imf(IMF))
+    assert imf.inverted == []
+    assert imf.disagreements == ["EUR: IMF and another source differ by more than 10%"]
+    stored = await session.get_one(ExchangeRate, ("EUR", date(2022, 6, 30), "IMF"))
+    assert stored.units_per_usd == Decimal("0.962741888899586")
 
 
 async def test_a_series_that_agrees_with_nothing_is_refused(session: AsyncSession) -> None:

@@ -317,7 +317,9 @@ def upgrade() -> None:
         sa.Column("rate_date", sa.Date(), nullable=False),
         sa.Column("source", sa.String(length=50), nullable=False),
         sa.Column("units_per_usd", hub.types.ExactDecimal(precision=38, scale=20), nullable=False),
-        sa.CheckConstraint("units_per_usd > 0", name=op.f("ck_exchange_rates_rate_positive")),
+        sa.CheckConstraint(
+            "CAST(units_per_usd AS REAL) > 0", name=op.f("ck_exchange_rates_rate_positive")
+        ),
         sa.ForeignKeyConstraint(
             ["currency"], ["currencies.code"], name=op.f("fk_exchange_rates_currency_currencies")
         ),
