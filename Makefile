@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck pytest clean constraints
+.PHONY: run test lint typecheck pytest clean constraints browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,18 @@ constraints: | $(BIN)/python
 	.venv-constraints/bin/python -m pip freeze --exclude-editable >> constraints.txt
 	rm -rf .venv-constraints
 
+# GraphiQL's assets, pinned by graphiql/package-lock.json; without npm the page uses a CDN.
+GRAPHIQL_ASSETS := graphiql/node_modules/.package-lock.json
+
+$(GRAPHIQL_ASSETS): graphiql/package.json graphiql/package-lock.json
+	npm ci --prefix graphiql --no-audit --no-fund --ignore-scripts --loglevel=error
+
+# Debian's Chromium for the browser test (never a browser download of a test tool's own).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
 run: $(VENV)/.installed-run
+	-@command -v npm >/dev/null && $(MAKE) --no-print-directory $(GRAPHIQL_ASSETS)
 	$(BIN)/p2c-hub migrate
 	$(BIN)/p2c-hub countries load
 	$(BIN)/p2c-hub fx load data/fx/imf_exchangerates.csv --format imf
@@ -44,8 +55,8 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
-pytest: $(VENV)/.installed-test
+pytest: $(VENV)/.installed-test $(GRAPHIQL_ASSETS) browser
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache graphiql/node_modules

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.responses import HTMLResponse
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
+from hub import graphiql
 from hub.db import create_engine, create_session_factory
 from hub.health import healthz, readyz
 from hub.middleware import RequestLogMiddleware
@@ -23,7 +26,14 @@ from schema.context import Context
 
 
 class HubGraphQL(GraphQL[Context, None]):
-    """Strawberry's ASGI app with the hub's per-request context."""
+    """Strawberry's ASGI app with the hub's per-request context and its own GraphiQL page."""
+
+    def __init__(self, schema: Any, *, graphiql_assets: Path) -> None:
+        super().__init__(schema)
+        self.graphiql_assets = graphiql_assets
+
+    async def render_graphql_ide(self, request: Any) -> HTMLResponse:
+        return graphiql.page_response(self.graphiql_assets)
 
     async def get_context(self, request: Any, response: Any = None) -> Context:
         app = request.scope["app"]
@@ -53,7 +63,9 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             await engine.dispose()
 
-    graphql = HubGraphQL(build_schema(debug=settings.debug))
+    graphql = HubGraphQL(
+        build_schema(debug=settings.debug), graphiql_assets=settings.graphiql_assets_dir
+    )
 
     return Starlette(
         debug=settings.debug,
@@ -61,6 +73,11 @@ def create_app(settings: Settings) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route(
+                "/graphiql/{name}",
+                graphiql.asset_endpoint(settings.graphiql_assets_dir),
+                methods=["GET"],
+            ),
         ],
         middleware=[Middleware(RequestLogMiddleware)],
         lifespan=lifespan,

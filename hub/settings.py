@@ -7,6 +7,7 @@ instead of patching the environment.
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -14,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from hub.graphiql import DEFAULT_ASSETS_DIR
 from hub.money.conversion import DEFAULT_MAX_RATE_AGE
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -37,6 +39,10 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535, description="TCP port of the server.")
     log_level: LogLevel = Field(default="INFO", description="Lowest level that is logged.")
     debug: bool = Field(default=False, description="Starlette debug mode; never in production.")
+    graphiql_assets_dir: Path = Field(
+        default=DEFAULT_ASSETS_DIR,
+        description="Where npm installed GraphiQL's assets (a public CDN when they are absent).",
+    )
     fx_max_rate_age_days: int = Field(
         default=DEFAULT_MAX_RATE_AGE.days,
         ge=0,
