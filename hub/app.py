@@ -10,6 +10,7 @@ from typing import Any
 from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
@@ -17,6 +18,7 @@ from strawberry.asgi import GraphQL
 from hub import graphiql
 from hub.db import create_engine, create_session_factory
 from hub.health import healthz, readyz
+from hub.limits import RequestGuard
 from hub.middleware import RequestLogMiddleware
 from hub.migrate import head_revision
 from hub.settings import Settings
@@ -79,6 +81,17 @@ def create_app(settings: Settings) -> Starlette:
                 methods=["GET"],
             ),
         ],
-        middleware=[Middleware(RequestLogMiddleware)],
+        middleware=[
+            Middleware(RequestLogMiddleware),
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["content-type", "apollo-require-preflight", "x-request-id"],
+                expose_headers=["x-request-id", "etag"],
+                max_age=600,
+            ),
+            Middleware(RequestGuard, max_body_bytes=settings.max_body_bytes),
+        ],
         lifespan=lifespan,
     )

@@ -6,12 +6,13 @@ instead of patching the environment.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -39,6 +40,13 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535, description="TCP port of the server.")
     log_level: LogLevel = Field(default="INFO", description="Lowest level that is logged.")
     debug: bool = Field(default=False, description="Starlette debug mode; never in production.")
+    max_body_bytes: int = Field(
+        default=100_000, ge=1_000, description="The largest request body accepted, in bytes."
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins (scheme://host[:port]) whose browsers may call the API.",
+    )
     graphiql_assets_dir: Path = Field(
         default=DEFAULT_ASSETS_DIR,
         description="Where npm installed GraphiQL's assets (a public CDN when they are absent).",
@@ -65,6 +73,17 @@ class Settings(BaseSettings):
                 f" (for example sqlite+aiosqlite:///./p2c-hub.db)"
             )
         return url
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            for origin in value:
+                if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", str(origin)):
+                    raise ValueError(f"{origin!r} is not an origin such as https://example.org")
+        return value
 
     @property
     def fx_max_rate_age(self) -> timedelta:
