@@ -41,8 +41,14 @@ def is_sqlite(url: str | URL) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def _lower(value: str | None) -> str | None:
+    return value.lower() if value is not None else None
+
+
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
+    # SQLite's own lower() knows ASCII only; text search must fold "São" as PostgreSQL does
+    dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.execute("PRAGMA journal_mode = WAL")

@@ -24,7 +24,8 @@ VERSIONS = {"react": "18.3.1", "react-dom": "18.3.1", "graphiql": "3.8.3"}
 """The same versions as graphiql/package.json, for the CDN fallback."""
 
 CDN = "https://unpkg.com"
-DEFAULT_ASSETS_DIR = Path("graphiql/node_modules")
+DEFAULT_ASSETS_DIR = Path(__file__).resolve().parent.parent / "graphiql" / "node_modules"
+"""Beside the source tree, where ``make run`` installs them; absent from an installed wheel."""
 
 PAGE = """<!doctype html>
 <html lang="en">

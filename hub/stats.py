@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.countries.models import CountryGroupMembership
+from hub.countries.service import member_on
 from hub.endorsements.models import Endorsement
 from hub.organisations.models import Organisation
 from hub.pledges.models import Pledge, PledgeFocusArea, PledgeTargetCountry, PledgeTargetGroup
@@ -76,32 +77,32 @@ def _total(key: str, pledges: Iterable[_PledgeRow], members: set[int]) -> StatsR
 
 
 async def _keys(
-    session: AsyncSession, viewer: Viewer, group_by: StatsGroupBy, ids: set[int]
+    session: AsyncSession, viewer: Viewer, group_by: StatsGroupBy, matching: Select[Any]
 ) -> dict[int, set[str]]:
-    """The group keys of each pledge."""
+    """The group keys of each matching pledge (``matching`` selects their ids)."""
     keys: dict[int, set[str]] = defaultdict(set)
     query: Select[Any, Any]
     if group_by is StatsGroupBy.PLEDGE_TYPE:
-        query = select(Pledge.id, Pledge.pledge_type).where(Pledge.id.in_(ids))
+        query = select(Pledge.id, Pledge.pledge_type).where(Pledge.id.in_(matching))
     elif group_by is StatsGroupBy.YEAR:
-        query = select(Pledge.id, Pledge.announced_on).where(Pledge.id.in_(ids))
+        query = select(Pledge.id, Pledge.announced_on).where(Pledge.id.in_(matching))
     elif group_by is StatsGroupBy.FOCUS_AREA:
         query = select(PledgeFocusArea.pledge_id, PledgeFocusArea.focus_area).where(
-            PledgeFocusArea.pledge_id.in_(ids)
+            PledgeFocusArea.pledge_id.in_(matching)
         )
     elif group_by is StatsGroupBy.COUNTRY:
         query = select(PledgeTargetCountry.pledge_id, PledgeTargetCountry.country).where(
-            PledgeTargetCountry.pledge_id.in_(ids)
+            PledgeTargetCountry.pledge_id.in_(matching)
         )
     elif group_by is StatsGroupBy.MEMBER_TYPE:
         query = (
             select(Endorsement.pledge_id, Organisation.organisation_type)
             .join(Organisation, Organisation.id == Endorsement.organisation_id)
-            .where(Endorsement.pledge_id.in_(ids), endorsement_visible(viewer))
+            .where(Endorsement.pledge_id.in_(matching), endorsement_visible(viewer))
         )
     else:
         explicit = select(PledgeTargetGroup.pledge_id, PledgeTargetGroup.country_group).where(
-            PledgeTargetGroup.pledge_id.in_(ids)
+            PledgeTargetGroup.pledge_id.in_(matching)
         )
         by_country = (
             select(PledgeTargetCountry.pledge_id, CountryGroupMembership.country_group)
@@ -110,17 +111,7 @@ async def _keys(
                 CountryGroupMembership,
                 CountryGroupMembership.country == PledgeTargetCountry.country,
             )
-            .where(
-                PledgeTargetCountry.pledge_id.in_(ids),
-                or_(
-                    CountryGroupMembership.valid_from.is_(None),
-                    CountryGroupMembership.valid_from <= Pledge.announced_on,
-                ),
-                or_(
-                    CountryGroupMembership.valid_to.is_(None),
-                    and_(CountryGroupMembership.valid_to > Pledge.announced_on),
-                ),
-            )
+            .where(PledgeTargetCountry.pledge_id.in_(matching), member_on(Pledge.announced_on))
         )
         query = select(explicit.union(by_country).subquery())
     for pledge, key in await session.execute(query):
@@ -134,35 +125,43 @@ async def pledge_stats(
     """Totals per group and overall for the visible pledges matching ``criteria``.
 
     A pledge counts in a country group when it targets the group itself, or a country that
-    belonged to the group on the day the pledge was announced.
+    belonged to the group on the day the pledge was announced. The member count of a group
+    counts the organisations with an accepted endorsement on its pledges; grouped by member
+    type, only the organisations of that type.
     """
+    where = conditions(viewer, criteria)
+    matching = select(Pledge.id).where(*where)
     rows = await session.execute(
         select(Pledge.id, Pledge.usd_amount_minor, Pledge.amount_minor, Pledge.currency).where(
-            *conditions(viewer, criteria)
+            *where
         )
     )
     pledges = {row[0]: _PledgeRow(*row) for row in rows}
-    ids = set(pledges)
-    keys = await _keys(session, viewer, group_by, ids) if ids else {}
-    members: dict[int, set[int]] = defaultdict(set)
-    if ids:
+    keys = await _keys(session, viewer, group_by, matching) if pledges else {}
+    members: dict[int, set[tuple[int, str]]] = defaultdict(set)
+    if pledges:
         endorsers = await session.execute(
-            select(Endorsement.pledge_id, Endorsement.organisation_id).where(
-                Endorsement.pledge_id.in_(ids), endorsement_visible(viewer)
+            select(
+                Endorsement.pledge_id, Endorsement.organisation_id, Organisation.organisation_type
             )
+            .join(Organisation, Organisation.id == Endorsement.organisation_id)
+            .where(Endorsement.pledge_id.in_(matching), endorsement_visible(viewer))
         )
-        for pledge, organisation in endorsers:
-            members[pledge].add(organisation)
+        for pledge, organisation, kind in endorsers:
+            members[pledge].add((organisation, str(kind)))
     by_key: dict[str, list[int]] = defaultdict(list)
-    for pledge in sorted(ids):
+    for pledge in sorted(pledges):
         for key in keys.get(pledge, ()):
             by_key[key].append(pledge)
+
+    def members_of(group: list[int], key: str) -> set[int]:
+        of_type = group_by is StatsGroupBy.MEMBER_TYPE
+        return {o for p in group for o, kind in members[p] if not of_type or kind == key}
+
     groups = [
-        _total(
-            key, (pledges[p] for p in members_of), set().union(*(members[p] for p in members_of))
-        )
-        for key, members_of in sorted(by_key.items())
+        _total(key, (pledges[p] for p in group), members_of(group, key))
+        for key, group in sorted(by_key.items())
     ]
     overlap = any(len(found) > 1 for found in keys.values())
-    everyone: set[int] = set().union(*members.values()) if members else set()
+    everyone = {o for found in members.values() for o, _ in found}
     return PledgeStats(groups, _total("ALL", pledges.values(), everyone), overlap)

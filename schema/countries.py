@@ -12,10 +12,19 @@ from strawberry import relay
 
 from hub.countries.models import Country as CountryModel
 from hub.countries.queries import CountryFilter, country_page
+from hub.errors import InvalidInput
 from schema.common import dollars
 from schema.context import Info
 from schema.enums import CountryGroup
-from schema.pagination import First, build_connection, slice_of
+from schema.pagination import (
+    After,
+    Before,
+    First,
+    Last,
+    build_connection,
+    fingerprint,
+    slice_of,
+)
 
 if TYPE_CHECKING:
     from schema.pledges import PledgeConnection
@@ -107,21 +116,16 @@ class Country(relay.Node):
         self,
         info: Info,
         first: First = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="Cursor to start after.")
-        ] = None,
-        last: Annotated[
-            int | None, strawberry.argument(description="Page size from the end.")
-        ] = None,
-        before: Annotated[
-            str | None, strawberry.argument(description="Cursor to end before.")
-        ] = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Annotated[PledgeConnection, strawberry.lazy("schema.pledges")]:
         from schema.pledges import Pledge, PledgeConnection
 
-        request = slice_of("country-pledges", first, after, last, before)
+        kind = f"country-pledges/{self.alpha3}"
+        request = slice_of(kind, first, after, last, before)
         ids = await info.context.loaders.country_pledge_ids.load(self.alpha3)
-        return await Pledge.connection_of(info, PledgeConnection, ids, request, "country-pledges")
+        return await Pledge.connection_of(info, PledgeConnection, ids, request, kind)
 
     @strawberry.field(description="What the visible pledges targeting the country add up to.")
     async def totals(self, info: Info) -> CountryTotals:
@@ -165,18 +169,17 @@ class CountryQueries:
             CountryFilterInput | None, strawberry.argument(description="Which countries.")
         ] = None,
         first: First = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="Cursor to start after.")
-        ] = None,
-        last: Annotated[
-            int | None, strawberry.argument(description="Page size from the end.")
-        ] = None,
-        before: Annotated[
-            str | None, strawberry.argument(description="Cursor to end before.")
-        ] = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> CountryConnection:
-        request = slice_of("countries", first, after, last, before)
+        kind = f"countries/{fingerprint(filter)}"
+        request = slice_of(kind, first, after, last, before)
         given = filter or CountryFilterInput()
+        if given.group_as_of is not None and given.group is None:
+            raise InvalidInput(
+                "groupAsOf needs a group", code="GROUP_REQUIRED", field=("filter", "group")
+            )
         criteria = CountryFilter(
             codes=given.codes or (),
             group=given.group,
@@ -189,5 +192,5 @@ class CountryQueries:
         for country in countries:
             info.context.loaders.country.prime(country.alpha3, country)
         return build_connection(
-            CountryConnection, countries, span, kind="countries", to_node=Country.from_model
+            CountryConnection, countries, span, kind=kind, to_node=Country.from_model
         )

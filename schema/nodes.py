@@ -18,14 +18,10 @@ from schema.pledges import Pledge
 NODE_TYPES: dict[str, Any] = {"Pledge": Pledge, "Organisation": Organisation, "Country": Country}
 
 
-async def _resolve(info: Info, global_id: relay.GlobalID, field: str) -> relay.Node | None:
+async def _resolve(info: Info, global_id: relay.GlobalID) -> relay.Node | None:
     node_type = NODE_TYPES.get(global_id.type_name)
     if node_type is None:
-        raise InvalidInput(
-            f"{global_id} is not the id of a pledge, organisation or country",
-            code="INVALID_ID",
-            field=(field,),
-        )
+        return None
     [found] = await node_type.load_nodes(info, [global_id.node_id])
     return found  # type: ignore[no-any-return]
 
@@ -38,11 +34,17 @@ class NodeQueries:
         info: Info,
         id: Annotated[relay.GlobalID, strawberry.argument(description="A global id.")],
     ) -> relay.Node | None:
-        return await _resolve(info, id, "id")
+        if id.type_name not in NODE_TYPES:
+            raise InvalidInput(
+                f"{id} is not the id of a pledge, organisation or country",
+                code="INVALID_ID",
+                field=("id",),
+            )
+        return await _resolve(info, id)
 
     @strawberry.field(
         description=f"Objects by their global ids, at most {MAX_PAGE_SIZE}, in the order "
-        "given; null where one is not visible."
+        "given; null where one is not visible or not an id of this graph."
     )
     async def nodes(
         self,
@@ -55,4 +57,4 @@ class NodeQueries:
                 code="TOO_MANY_IDS",
                 field=("ids",),
             )
-        return list(await asyncio.gather(*(_resolve(info, i, "ids") for i in ids)))
+        return list(await asyncio.gather(*(_resolve(info, i) for i in ids)))

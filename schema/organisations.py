@@ -27,7 +27,16 @@ from schema.enums import (
     Role,
     SortDirection,
 )
-from schema.pagination import First, build_connection, slice_of
+from schema.pagination import (
+    After,
+    Before,
+    First,
+    Last,
+    build_connection,
+    fingerprint,
+    node_key,
+    slice_of,
+)
 
 if TYPE_CHECKING:
     from schema.countries import Country
@@ -126,7 +135,7 @@ class Organisation(relay.Node):
 
     @classmethod
     async def load_nodes(cls, info: Info, node_ids: Iterable[str]) -> list[Organisation | None]:
-        keys = [int(i) if i.isascii() and i.isdigit() else -1 for i in node_ids]
+        keys = [key if (key := node_key(i)) is not None else -1 for i in node_ids]
         found = await info.context.loaders.organisation.load_many(keys)
         return [cls.from_model(o) if o is not None else None for o in found]
 
@@ -149,24 +158,17 @@ class Organisation(relay.Node):
             list[Role] | None, strawberry.argument(description="Only pledges with these roles.")
         ] = None,
         first: First = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="Cursor to start after.")
-        ] = None,
-        last: Annotated[
-            int | None, strawberry.argument(description="Page size from the end.")
-        ] = None,
-        before: Annotated[
-            str | None, strawberry.argument(description="Cursor to end before.")
-        ] = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Annotated[PledgeConnection, strawberry.lazy("schema.pledges")]:
         from schema.pledges import Pledge, PledgeConnection
 
-        request = slice_of("organisation-pledges", first, after, last, before)
         key = (self.organisation_id, tuple(sorted(set(roles or []))))
+        kind = f"organisation-pledges/{fingerprint(*key)}"
+        request = slice_of(kind, first, after, last, before)
         ids = await info.context.loaders.organisation_pledge_ids.load(key)
-        return await Pledge.connection_of(
-            info, PledgeConnection, ids, request, "organisation-pledges"
-        )
+        return await Pledge.connection_of(info, PledgeConnection, ids, request, kind)
 
     @strawberry.field(description="Its public endorsements, the LEAD ones included.")
     async def endorsements(self, info: Info) -> list[Endorsement]:
@@ -217,6 +219,7 @@ async def _organisations(
     slice_args: tuple[int | None, str | None, int | None, str | None],
     members_only: bool,
 ) -> OrganisationConnection:
+    kind = f"{kind}/{fingerprint(given, order_by)}"
     request = slice_of(kind, *slice_args)
     given = given or OrganisationFilterInput()
     criteria = OrganisationFilter(
@@ -252,15 +255,9 @@ class OrganisationQueries:
             OrganisationOrderInput | None, strawberry.argument(description="Order; by name.")
         ] = None,
         first: First = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="Cursor to start after.")
-        ] = None,
-        last: Annotated[
-            int | None, strawberry.argument(description="Page size from the end.")
-        ] = None,
-        before: Annotated[
-            str | None, strawberry.argument(description="Cursor to end before.")
-        ] = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> OrganisationConnection:
         return await _organisations(
             info, "members", filter, order_by, (first, after, last, before), members_only=True
@@ -278,15 +275,9 @@ class OrganisationQueries:
             OrganisationOrderInput | None, strawberry.argument(description="Order; by name.")
         ] = None,
         first: First = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="Cursor to start after.")
-        ] = None,
-        last: Annotated[
-            int | None, strawberry.argument(description="Page size from the end.")
-        ] = None,
-        before: Annotated[
-            str | None, strawberry.argument(description="Cursor to end before.")
-        ] = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> OrganisationConnection:
         return await _organisations(
             info, "organisations", filter, order_by, (first, after, last, before), False

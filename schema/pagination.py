@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, TypeVar
 
@@ -25,6 +26,20 @@ Before = Annotated[str | None, strawberry.argument(description="End before this 
 
 MAX_POSITION = 10**9
 """No list has this many items; a cursor naming a larger position was not made here."""
+
+
+MAX_KEY = 2**31 - 1
+
+
+def node_key(text: str) -> int | None:
+    """The integer key in a global id, or None when it cannot name a row."""
+    valid = text.isascii() and text.isdigit() and len(text) <= 10 and text == str(int(text))
+    return int(text) if valid and int(text) <= MAX_KEY else None
+
+
+def fingerprint(*parts: object) -> str:
+    """A short digest of a list's arguments, so a cursor only works for the same list."""
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:12]
 
 
 def encode_cursor(kind: str, position: int) -> str:

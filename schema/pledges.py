@@ -37,7 +37,16 @@ from schema.enums import (
     TransactionKind,
 )
 from schema.organisations import Endorsement, Organisation
-from schema.pagination import First, build_connection, slice_of
+from schema.pagination import (
+    After,
+    Before,
+    First,
+    Last,
+    build_connection,
+    fingerprint,
+    node_key,
+    slice_of,
+)
 from schema.progress import ProgressReport, Target
 
 
@@ -144,7 +153,7 @@ class Pledge(relay.Node):
 
     @classmethod
     async def load_nodes(cls, info: Info, node_ids: Iterable[str]) -> list[Pledge | None]:
-        keys = [int(i) if i.isascii() and i.isdigit() else -1 for i in node_ids]
+        keys = [key if (key := node_key(i)) is not None else -1 for i in node_ids]
         found = await info.context.loaders.pledge.load_many(keys)
         return [cls.from_model(p) if p is not None else None for p in found]
 
@@ -238,9 +247,10 @@ class Pledge(relay.Node):
             date | None, strawberry.argument(description="The day to judge on; today if not given.")
         ] = None,
     ) -> ReportingStatus | None:
+        day = as_of or info.context.today
         reports = await info.context.loaders.reports.load(self.pledge_id)
-        last = max((report.submitted_at for report in reports), default=None)
-        return reporting_status(self.published_at, last, as_of or info.context.today)
+        submitted = [r.submitted_at for r in reports if r.submitted_at.date() <= day]
+        return reporting_status(self.published_at, max(submitted, default=None), day)
 
 
 @strawberry.type(description="A page of pledges.")
@@ -319,12 +329,13 @@ def _cents(amount: Decimal | None, field: str) -> int | None:
 
 
 def _member_id(value: relay.GlobalID) -> int:
-    if value.type_name != "Organisation" or not value.node_id.isdigit():
+    key = node_key(value.node_id) if value.type_name == "Organisation" else None
+    if key is None:
         raise InvalidInput(
             f"{value} is not the id of an organisation", code="INVALID_ID",
             field=("filter", "members"),
         )  # fmt: skip
-    return int(value.node_id)
+    return key
 
 
 def pledge_filter(given: PledgeFilterInput | None, today: date) -> PledgeFilter:
@@ -367,17 +378,12 @@ class PledgeQueries:
             strawberry.argument(description="Order; by announcement date when not given."),
         ] = None,
         first: First = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="Cursor to start after.")
-        ] = None,
-        last: Annotated[
-            int | None, strawberry.argument(description="Page size from the end.")
-        ] = None,
-        before: Annotated[
-            str | None, strawberry.argument(description="Cursor to end before.")
-        ] = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> PledgeConnection:
-        request = slice_of("pledges", first, after, last, before)
+        kind = f"pledges/{fingerprint(filter, order_by)}"
+        request = slice_of(kind, first, after, last, before)
         criteria = pledge_filter(filter, info.context.today)
         order = PledgeOrder()
         if order_by is not None:
@@ -386,6 +392,4 @@ class PledgeQueries:
             found, span = await pledge_page(session, info.context.viewer, criteria, order, request)
         for pledge in found:
             info.context.loaders.pledge.prime(pledge.id, pledge)
-        return build_connection(
-            PledgeConnection, found, span, kind="pledges", to_node=Pledge.from_model
-        )
+        return build_connection(PledgeConnection, found, span, kind=kind, to_node=Pledge.from_model)

@@ -55,13 +55,17 @@ class Target:
             target_value=plain(target.target_value),
             deadline=target.deadline,
             facts=TargetFacts(
-                target.measure, target.cumulative, target.baseline_value, target.target_value
+                target.measure,
+                target.cumulative,
+                target.baseline_value,
+                target.target_value,
+                target.direction,
             ),
         )
 
     @strawberry.field(
-        description="The latest value: the last reported for a cumulative target, the sum of "
-        "reported gains otherwise; from reports that were not rejected."
+        description="The level reached: the last value reported for a cumulative target, the "
+        "baseline plus the reported gains otherwise; from reports that were not rejected."
     )
     async def latest_value(self, info: Info) -> Decimal | None:
         values = await info.context.loaders.target_values.load(self.target_id)

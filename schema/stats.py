@@ -27,7 +27,8 @@ class PledgeStatsGroup:
     )
     pledge_count: int = strawberry.field(description="Pledges in the group.")
     member_count: int = strawberry.field(
-        description="Distinct organisations with an accepted endorsement (the lead included)."
+        description="Distinct organisations with an accepted endorsement (the lead included); "
+        "grouped by MEMBER_TYPE, only those of the group's type."
     )
     total_usd: Decimal = strawberry.field(description="Pledged US dollars, where known.")
     pledges_without_usd: int = strawberry.field(

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from hub.countries.models import (
     Country,
@@ -106,8 +107,8 @@ async def _replace_differences(
     await flush(session)
 
 
-def member_on(on: date) -> ColumnElement[bool]:
-    """The SQL condition that a membership row holds on ``on``."""
+def member_on(on: date | ColumnElement[Any] | InstrumentedAttribute[Any]) -> ColumnElement[bool]:
+    """The SQL condition that a membership row holds on ``on`` (a date, or a date column)."""
     return and_(
         or_(CountryGroupMembership.valid_from.is_(None), CountryGroupMembership.valid_from <= on),
         or_(CountryGroupMembership.valid_to.is_(None), CountryGroupMembership.valid_to > on),

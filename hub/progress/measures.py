@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from hub.pledges.models import Measure
+from hub.pledges.models import Direction, Measure
 
 
 class ReportingStatus(enum.StrEnum):
@@ -38,23 +38,32 @@ class TargetFacts:
     cumulative: bool
     baseline: Decimal | None
     target: Decimal | None
+    direction: Direction = Direction.ASCENDING
 
 
 def reached(target: TargetFacts, values: Sequence[Decimal]) -> Reached:
     """Latest value and percent reached from reported values in period order.
 
     Cumulative targets report the level reached, so the last value counts; per-period
-    targets report each period's gain, so the values are summed first. The percent is
-    (value - baseline) / (target - baseline), which mirrors itself for a descending target.
+    targets report each period's gain, so the level is the baseline plus their sum. The
+    percent is (level - baseline) / (target - baseline), which mirrors itself for a
+    descending target. An ascending target without a baseline starts from 0; a descending
+    one needs its baseline, and a target on the wrong side of its baseline means nothing.
     """
     if target.measure is Measure.QUALITATIVE:
         return Reached(None, None, "a qualitative target has no percentage")
     if not values:
         return Reached(None, None, "no value has been reported yet")
-    latest = values[-1] if target.cumulative else sum(values, Decimal(0))
-    baseline = target.baseline or Decimal(0)
+    if target.baseline is None and target.direction is Direction.DESCENDING:
+        latest = values[-1] if target.cumulative else None
+        return Reached(latest, None, "a descending target needs a baseline")
+    baseline = target.baseline if target.baseline is not None else Decimal(0)
+    latest = values[-1] if target.cumulative else baseline + sum(values, Decimal(0))
     if target.target is None or target.target == baseline:
         return Reached(latest, None, "the target equals the baseline")
+    ascending = target.direction is Direction.ASCENDING
+    if (target.target > baseline) != ascending:
+        return Reached(latest, None, "the target lies on the wrong side of the baseline")
     percent = (latest - baseline) / (target.target - baseline) * 100
     return Reached(latest, percent.quantize(Decimal("0.1"), rounding=ROUND_HALF_EVEN), None)
 
@@ -70,10 +79,11 @@ def reporting_status(
     published_at: datetime | None, last_report_at: datetime | None, today: date
 ) -> ReportingStatus | None:
     """REPORTED within 12 months of the last report (or of publication), DUE after 12,
-    OVERDUE after 24; ``None`` for a pledge that was never published."""
-    since = last_report_at or published_at
-    if since is None:
+    OVERDUE after 24; ``None`` for a pledge not published by ``today``. The caller passes the
+    last report submitted by ``today``."""
+    if published_at is None or published_at.date() > today:
         return None
+    since = last_report_at or published_at
     if today <= add_months(since.date(), 12):
         return ReportingStatus.REPORTED
     if today <= add_months(since.date(), 24):

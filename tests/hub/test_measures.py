@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from hub.pledges.models import Measure
+from hub.pledges.models import Direction, Measure
 from hub.progress.measures import (
     Reached,
     ReportingStatus,
@@ -18,6 +18,7 @@ from hub.progress.measures import (
 )
 
 D = Decimal
+DOWN = Direction.DESCENDING
 
 
 @pytest.mark.parametrize(
@@ -27,8 +28,14 @@ D = Decimal
          Reached(D(250), D("25.0"), None)),
         (TargetFacts(Measure.QUANTITATIVE, False, D(0), D(1000)), [D(100), D(250)],
          Reached(D(350), D("35.0"), None)),
-        (TargetFacts(Measure.QUANTITATIVE, True, D(5), D(2)), [D("4.1")],
+        (TargetFacts(Measure.QUANTITATIVE, False, D(100), D(200)), [D(30), D(20)],
+         Reached(D(150), D("50.0"), None)),
+        (TargetFacts(Measure.QUANTITATIVE, True, D(5), D(2), DOWN), [D("4.1")],
          Reached(D("4.1"), D("30.0"), None)),
+        (TargetFacts(Measure.QUANTITATIVE, True, None, D(10), DOWN), [D(50)],
+         Reached(D(50), None, "a descending target needs a baseline")),
+        (TargetFacts(Measure.QUANTITATIVE, True, D(5), D(2)), [D(4)],
+         Reached(D(4), None, "the target lies on the wrong side of the baseline")),
         (TargetFacts(Measure.QUANTITATIVE, True, None, D(3)), [D(1)],
          Reached(D(1), D("33.3"), None)),
         (TargetFacts(Measure.QUANTITATIVE, True, D(10), D(20)), [D(25)],
@@ -64,6 +71,7 @@ def at(day: str) -> datetime:
         (at("2022-01-10"), at("2023-03-01"), date(2025, 3, 1), ReportingStatus.DUE),
         (at("2022-01-10"), at("2023-03-01"), date(2025, 3, 2), ReportingStatus.OVERDUE),
         (None, None, date(2025, 3, 2), None),
+        (at("2024-01-10"), None, date(2024, 1, 9), None),
     ],
 )
 def test_reporting_status(

@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.endorsements.models import Role
 from hub.endorsements.service import invite, respond, revoke
-from hub.money.models import ExchangeRate
+from hub.money.amounts import money
+from hub.money.flows import record_flow
+from hub.money.models import ExchangeRate, TransactionKind
 from hub.organisations.models import OrganisationType
 from hub.organisations.service import create_organisation
 from hub.pledges.models import FocusArea, Indicator, PledgeType
@@ -77,6 +79,16 @@ async def _build(session: AsyncSession) -> Graph:
     declined = await invite(session, p1.id, gamma.id, [Role.ENDORSER], invited_by_id=alpha.id)
     await respond(session, declined.id, accept=False)
     await invite(session, p1.id, delta.id, [Role.IMPLEMENTER], invited_by_id=alpha.id)
+    for kind, amount, on, counts, reason in [
+        (TransactionKind.COMMITMENT, "1000000", date(2022, 3, 1), True, "the lead's commitment"),
+        (TransactionKind.DISBURSEMENT, "300000", date(2023, 3, 1), True, "paid by the lead"),
+        (TransactionKind.DISBURSEMENT, "-50000", date(2023, 4, 1), True, "correction"),
+        (TransactionKind.INCOMING, "300000", date(2023, 3, 5), False, "the receiver's view"),
+    ]:
+        await record_flow(
+            session, p1.id, kind, money(amount, "USD"), on,
+            counts_toward_total=counts, count_reason=reason,
+        )  # fmt: skip
 
     p2 = await add_pledge(
         session, beta, title="Spectrum policy for Fiji", pledge_type=PledgeType.POLICY,

@@ -272,3 +272,141 @@ async def test_pagination_edges(database_url: str, graph: Graph) -> None:
     assert missing["errors"][0]["extensions"]["code"] == "PAGE_SIZE_REQUIRED"
     assert missing["errors"][0]["message"] == "give first or last, from 1 to 100"
     assert too_many["errors"][0]["message"] == "last must be between 1 and 100, got 101"
+
+
+async def test_money_flows_and_their_totals(database_url: str, graph: Graph) -> None:
+    query = """
+    query($id: ID!) { node(id: $id) { ... on Pledge {
+      moneyFlows { kind valueDate amount { amount currency } countsTowardTotal countReason }
+      flowTotals { kind totalUsd flowCount flowsWithoutUsd }
+    } } }
+    """
+    async with graphql(database_url) as client:
+        data = await client.data(query, id=gid("Pledge", graph.pledges["p1"]))
+    node = data["node"]
+    assert [
+        (f["kind"], f["amount"]["amount"], f["countsTowardTotal"]) for f in node["moneyFlows"]
+    ] == [
+        ("COMMITMENT", "1000000.00", True),
+        ("DISBURSEMENT", "300000.00", True),
+        ("INCOMING", "300000.00", False),
+        ("DISBURSEMENT", "-50000.00", True),
+    ]
+    assert node["flowTotals"] == [
+        {"kind": "COMMITMENT", "totalUsd": "1000000.00", "flowCount": 1, "flowsWithoutUsd": 0},
+        {"kind": "DISBURSEMENT", "totalUsd": "250000.00", "flowCount": 2, "flowsWithoutUsd": 0},
+    ]
+
+
+async def test_bad_ids_are_not_found_never_internal(database_url: str, graph: Graph) -> None:
+    node = "query($id: ID!) { node(id: $id) { id } }"
+    nodes = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
+    good = gid("Pledge", graph.pledges["p1"])
+    async with graphql(database_url) as client:
+        huge = await client.data(node, id=gid("Pledge", "99999999999999999999999"))
+        over = await client.data(node, id=gid("Organisation", 3_000_000_000))
+        padded = await client.data(node, id=gid("Pledge", f"00{graph.pledges['p1']}"))
+        mixed = await client.data(nodes, ids=[good, gid("Pledge", "²"), gid("Target", 1)])
+        member = await client.post(TITLES, first=1, filter={"members": [gid("Organisation", "²")]})
+    assert huge == over == padded == {"node": None}
+    assert mixed == {"nodes": [{"id": good}, None, None]}
+    assert member["errors"][0]["extensions"]["code"] == "INVALID_ID"
+
+
+async def test_reporting_status_judges_on_the_day_it_is_asked(
+    database_url: str, graph: Graph
+) -> None:
+    query = """
+    query($id: ID!) { node(id: $id) { ... on Pledge {
+      before: reportingStatus(asOf: "2024-06-01")
+      published: reportingStatus(asOf: "2025-06-20")
+      late: reportingStatus(asOf: "2025-06-21")
+      reported: reportingStatus(asOf: "2026-06-01")
+      overdue: reportingStatus(asOf: "2028-01-01")
+    } } }
+    """
+    async with graphql(database_url) as client:
+        data = await client.data(query, id=gid("Pledge", graph.pledges["p7"]))
+    assert data["node"] == {
+        "before": None,
+        "published": "REPORTED",
+        "late": "REPORTED",
+        "reported": "REPORTED",
+        "overdue": "OVERDUE",
+    }
+
+
+async def test_text_search_folds_case_beyond_ascii(database_url: str, graph: Graph) -> None:
+    async with graphql(database_url) as client:
+        lower = await client.data(TITLES, first=5, filter={"text": "são"})
+        upper = await client.data(TITLES, first=5, filter={"text": "SÃO TOMÉ"})
+        countries = await client.data(
+            '{ countries(first: 3, filter: {text: "ÅLAND"}) { edges { node { alpha3 } } } }'
+        )
+    assert titles(lower) == titles(upper) == ["Satellite for São Tomé"]
+    assert countries["countries"]["edges"] == [{"node": {"alpha3": "ALA"}}]
+
+
+async def test_a_cursor_works_only_for_the_list_it_came_from(
+    database_url: str, graph: Graph
+) -> None:
+    by_title = {"field": "TITLE", "direction": "ASC"}
+    async with graphql(database_url) as client:
+        page = await client.data(TITLES, first=1, orderBy=by_title)
+        cursor = page["pledges"]["pageInfo"]["endCursor"]
+        same = await client.data(TITLES, first=1, after=cursor, orderBy=by_title)
+        other = await client.post(TITLES, first=1, after=cursor)
+    assert titles(same) == ["Fibre for Bhutan schools"]
+    assert other["errors"][0]["extensions"]["code"] == "INVALID_CURSOR"
+
+
+async def test_organisation_filters_and_orders(database_url: str, graph: Graph) -> None:
+    query = """
+    query($filter: OrganisationFilterInput, $orderBy: OrganisationOrderInput) {
+      organisations(first: 10, filter: $filter, orderBy: $orderBy) { edges { node { name } } }
+    }
+    """
+
+    async def names(client: Any, **variables: Any) -> list[str]:
+        data = await client.data(query, **variables)
+        return [e["node"]["name"] for e in data["organisations"]["edges"]]
+
+    async with graphql(database_url) as client:
+        kenya = await names(client, filter={"headquartersCountries": ["KEN"]})
+        outsiders = await names(client, filter={"membershipStatuses": ["NONE"]})
+        text = await names(client, filter={"text": "univ"})
+        recorded = await names(client, orderBy={"field": "RECORDED", "direction": "DESC"})
+        since = await names(client, orderBy={"field": "MEMBER_SINCE"})
+    assert kenya == ["Alpha Telecom"]
+    assert outsiders == ["Delta NGO"]
+    assert text == ["Gamma University"]
+    assert recorded == ["Delta NGO", "Gamma University", "Beta Fund", "Alpha Telecom"]
+    assert since == ["Alpha Telecom", "Beta Fund", "Gamma University", "Delta NGO"]
+
+
+async def test_stats_by_type_and_country(database_url: str, graph: Graph) -> None:
+    query = """
+    query($groupBy: StatsGroupBy!) {
+      pledgeStats(groupBy: $groupBy) { groupsOverlap groups { key pledgeCount totalUsd } }
+    }
+    """
+    async with graphql(database_url) as client:
+        by_type = await client.data(query, groupBy="PLEDGE_TYPE")
+        by_country = await client.data(query, groupBy="COUNTRY")
+    assert by_type["pledgeStats"] == {
+        "groupsOverlap": False,
+        "groups": [
+            {"key": "FINANCIAL", "pledgeCount": 2, "totalUsd": "1555555.56"},
+            {"key": "POLICY", "pledgeCount": 1, "totalUsd": "0.00"},
+            {"key": "PROGRAMMATIC", "pledgeCount": 1, "totalUsd": "250000.00"},
+        ],
+    }
+    assert by_country["pledgeStats"] == {
+        "groupsOverlap": True,
+        "groups": [
+            {"key": "BTN", "pledgeCount": 2, "totalUsd": "1250000.00"},
+            {"key": "FJI", "pledgeCount": 1, "totalUsd": "0.00"},
+            {"key": "NPL", "pledgeCount": 1, "totalUsd": "250000.00"},
+            {"key": "STP", "pledgeCount": 1, "totalUsd": "555555.56"},
+        ],
+    }
