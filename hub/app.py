@@ -16,6 +16,8 @@ from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
 from hub import graphiql
+from hub.budget import budget_for
+from hub.callers import Network, client_address, parse_networks
 from hub.db import create_engine, create_session_factory
 from hub.health import healthz, readyz
 from hub.limits import RequestGuard
@@ -23,23 +25,26 @@ from hub.middleware import RequestLogMiddleware
 from hub.migrate import head_revision
 from hub.settings import Settings
 from hub.sqlstats import instrument
-from schema import build_schema
+from schema import SchemaOptions, build_schema
 from schema.context import Context
 
 
 class HubGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI app with the hub's per-request context and its own GraphiQL page."""
 
-    def __init__(self, schema: Any, *, graphiql_assets: Path) -> None:
+    def __init__(self, schema: Any, *, graphiql_assets: Path, proxies: list[Network]) -> None:
         super().__init__(schema)
         self.graphiql_assets = graphiql_assets
+        self.proxies = proxies
 
     async def render_graphql_ide(self, request: Any) -> HTMLResponse:
         return graphiql.page_response(self.graphiql_assets)
 
     async def get_context(self, request: Any, response: Any = None) -> Context:
         app = request.scope["app"]
-        return Context(session_factory=app.state.session_factory)
+        peer = request.client.host if request.client else None
+        caller = client_address(peer, request.headers.get("x-forwarded-for"), self.proxies)
+        return Context(session_factory=app.state.session_factory, caller=caller)
 
     def parse_json(self, data: str | bytes) -> Any:
         """A GraphQL request body is a JSON object; anything else is the caller's error."""
@@ -52,21 +57,35 @@ class HubGraphQL(GraphQL[Context, None]):
 def create_app(settings: Settings) -> Starlette:
     """Build the hub; the lifespan owns the database engine."""
 
+    engine = create_engine(settings.database_url, pool_pre_ping=True)
+    if settings.debug:
+        instrument(engine)
+    session_factory = create_session_factory(engine)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url, pool_pre_ping=True)
-        if settings.debug:
-            instrument(engine)
         app.state.engine = engine
-        app.state.session_factory = create_session_factory(engine)
+        app.state.session_factory = session_factory
         app.state.migration_head = head_revision()
         try:
             yield
         finally:
             await engine.dispose()
 
+    options = SchemaOptions(
+        debug=settings.debug,
+        max_depth=settings.max_query_depth,
+        max_aliases=settings.max_aliases,
+        max_tokens=settings.max_tokens,
+        max_root_fields=settings.max_root_fields,
+        max_cost=settings.max_operation_cost,
+        budget=budget_for(settings.database_url, settings.anonymous_cost_per_hour, session_factory),
+        field_suggestions=settings.field_suggestions,
+    )
     graphql = HubGraphQL(
-        build_schema(debug=settings.debug), graphiql_assets=settings.graphiql_assets_dir
+        build_schema(options),
+        graphiql_assets=settings.graphiql_assets_dir,
+        proxies=parse_networks(settings.trusted_proxies),
     )
 
     return Starlette(

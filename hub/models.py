@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hub.budget import CostBudgetWindow
 from hub.countries.models import (
     ChangeKind,
     ChangeStatus,
@@ -43,6 +44,7 @@ __all__ = [
     "BeneficiaryGroup",
     "ChangeKind",
     "ChangeStatus",
+    "CostBudgetWindow",
     "Country",
     "CountryGroup",
     "CountryGroupChange",

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from hub.callers import parse_networks
 from hub.graphiql import DEFAULT_ASSETS_DIR
 from hub.money.conversion import DEFAULT_MAX_RATE_AGE
 
@@ -47,6 +48,23 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Origins (scheme://host[:port]) whose browsers may call the API.",
     )
+    max_query_depth: int = Field(default=12, ge=2, description="Deepest selection allowed.")
+    max_aliases: int = Field(default=30, ge=0, description="Most aliases in one operation.")
+    max_tokens: int = Field(default=2_000, ge=100, description="Most tokens in one document.")
+    max_root_fields: int = Field(default=10, ge=1, description="Most root fields.")
+    max_operation_cost: int = Field(
+        default=50_000, ge=100, description="Highest cost one operation may have."
+    )
+    anonymous_cost_per_hour: int = Field(
+        default=1_000_000, ge=1, description="What one anonymous caller may spend an hour."
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Proxies (addresses or CIDR blocks) whose X-Forwarded-For is believed.",
+    )
+    field_suggestions: bool = Field(
+        default=False, description="Whether errors suggest field names ('did you mean')."
+    )
     graphiql_assets_dir: Path = Field(
         default=DEFAULT_ASSETS_DIR,
         description="Where npm installed GraphiQL's assets (a public CDN when they are absent).",
@@ -73,6 +91,14 @@ class Settings(BaseSettings):
                 f" (for example sqlite+aiosqlite:///./p2c-hub.db)"
             )
         return url
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        parse_networks(value if isinstance(value, list) else [])
+        return value
 
     @field_validator("cors_origins", mode="before")
     @classmethod

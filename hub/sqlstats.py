@@ -59,3 +59,13 @@ def counting() -> Iterator[StatementStats]:
         yield stats
     finally:
         _current.reset(token)
+
+
+@contextmanager
+def not_counted() -> Iterator[None]:
+    """Leave the statements of this block out of the current count (bookkeeping, not data)."""
+    token = _current.set(None)
+    try:
+        yield
+    finally:
+        _current.reset(token)

@@ -2,31 +2,44 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
+    MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from hub.budget import CostBudget
 from schema.countries import CountryQueries
 from schema.debug import QueryStats
 from schema.errors import ErrorPolicy
+from schema.limits import LimitSettings, RateLimitQueries, cost_limiter, root_field_rule
 from schema.nodes import NodeQueries
 from schema.organisations import OrganisationQueries
 from schema.pledges import PledgeQueries
 from schema.stats import StatsQueries
 
-__all__ = ["build_schema"]
+__all__ = ["SchemaOptions", "build_schema"]
 
 
 @strawberry.type(description="The P2C pledge graph as the public sees it.")
-class Query(NodeQueries, PledgeQueries, OrganisationQueries, CountryQueries, StatsQueries):
+class Query(
+    NodeQueries,
+    PledgeQueries,
+    OrganisationQueries,
+    CountryQueries,
+    StatsQueries,
+    RateLimitQueries,
+):
     pass
 
 
@@ -39,16 +52,36 @@ class HubSchema(strawberry.Schema):
         return None
 
 
-def build_schema(*, debug: bool = False) -> HubSchema:
+@dataclass(frozen=True, slots=True)
+class SchemaOptions:
+    """How a deployment's schema behaves; the defaults are the README's."""
+
+    debug: bool = False
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 2_000
+    max_root_fields: int = 10
+    max_cost: int = 50_000
+    budget: CostBudget | None = None
+    field_suggestions: bool = False
+
+
+def build_schema(options: SchemaOptions | None = None) -> HubSchema:
     """The hub's schema with its error policy, operation limits and document caches; with
     ``debug``, responses also carry the SQL statement count and database time."""
+    options = options or SchemaOptions()
+    limits = LimitSettings(options.max_cost, options.budget, options.max_root_fields)
     extensions: list[Any] = [
         ErrorPolicy,
-        lambda: QueryDepthLimiter(max_depth=12),
-        lambda: MaxAliasesLimiter(max_alias_count=30),
+        lambda: MaxTokensLimiter(max_token_count=options.max_tokens),
+        lambda: QueryDepthLimiter(max_depth=options.max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=options.max_aliases),
+        lambda: AddValidationRules([root_field_rule(options.max_root_fields)]),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
+        cost_limiter(limits),
     ]
-    if debug:
+    if options.debug:
         extensions.append(QueryStats)
-    return HubSchema(query=Query, extensions=extensions)
+    config = StrawberryConfig(disable_field_suggestions=not options.field_suggestions)
+    return HubSchema(query=Query, extensions=extensions, config=config)

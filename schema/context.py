@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.types import Info as StrawberryInfo
@@ -16,13 +17,16 @@ from schema.loaders import Loaders
 class Context:
     """Per-request context; loaders are new for each request so nothing leaks between them.
 
-    ``today`` is the default of every "as of" argument, fixed once per request.
+    ``today`` is the default of every "as of" argument, fixed once per request; ``caller``
+    keys the cost budget; ``rate_limit`` is what the cost limiter found for this operation.
     """
 
     session_factory: async_sessionmaker[AsyncSession]
     viewer: Viewer = PUBLIC
+    caller: str = "unknown"
     today: date = field(default_factory=date.today)
     loaders: Loaders = field(init=False)
+    rate_limit: Any = None
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.session_factory, self.viewer)

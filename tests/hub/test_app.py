@@ -6,6 +6,7 @@ from pathlib import Path
 
 import httpx
 
+from hub.migrate import head_revision
 from hub.settings import Settings
 from tests.fixtures.server import running_hub
 
@@ -19,7 +20,7 @@ async def test_liveness_and_readiness_on_a_migrated_database(database_url: str) 
         ready = await client.get("/readyz")
     assert (alive.status_code, alive.json()) == (200, {"status": "ok"})
     assert ready.status_code == 200
-    assert ready.json()["migrations"] == {"current": "0001"}
+    assert ready.json()["migrations"] == {"current": head_revision()}
 
 
 async def test_not_ready_before_migrations(tmp_path: Path) -> None:
@@ -30,7 +31,7 @@ async def test_not_ready_before_migrations(tmp_path: Path) -> None:
     assert ready.json() == {
         "status": "unavailable",
         "database": "ok",
-        "migrations": {"current": None, "expected": "0001"},
+        "migrations": {"current": None, "expected": head_revision()},
     }
 
 

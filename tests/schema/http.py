@@ -17,8 +17,11 @@ class GraphQLClient:
     def __init__(self, client: httpx.AsyncClient) -> None:
         self.client = client
 
-    async def post(self, query: str, **variables: Any) -> dict[str, Any]:
-        response = await self.client.post("/graphql", json={"query": query, "variables": variables})
+    async def post(
+        self, query: str, headers: dict[str, str] | None = None, **variables: Any
+    ) -> dict[str, Any]:
+        payload = {"query": query, "variables": variables}
+        response = await self.client.post("/graphql", json=payload, headers=headers)
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
@@ -31,8 +34,10 @@ class GraphQLClient:
 
 
 @asynccontextmanager
-async def graphql(database_url: str, *, debug: bool = False) -> AsyncIterator[GraphQLClient]:
-    settings = Settings(database_url=database_url, debug=debug)
+async def graphql(
+    database_url: str, *, debug: bool = False, settings: Settings | None = None
+) -> AsyncIterator[GraphQLClient]:
+    settings = settings or Settings(database_url=database_url, debug=debug)
     async with running_hub(settings) as base, httpx.AsyncClient(base_url=base) as client:
         yield GraphQLClient(client)
 

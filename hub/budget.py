@@ -1,0 +1,134 @@
+"""Hourly cost budgets per caller, kept where every worker sees them.
+
+PostgreSQL keeps them in a table, so all processes share one count; with SQLite (one
+embedded process) they live in memory. A window is a clock hour; a refused operation spends
+nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import String, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.db import Base, is_sqlite
+from hub.sqlstats import not_counted
+from hub.types import UTCDateTime
+
+
+class CostBudgetWindow(Base):
+    """What one caller spent in one clock hour."""
+
+    __tablename__ = "cost_budget_windows"
+
+    caller: Mapped[str] = mapped_column(String(100), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    spent: Mapped[int]
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetState:
+    """Where a caller's budget stands after an operation asked for ``cost``."""
+
+    granted: bool
+    limit: int
+    remaining: int
+    reset_at: datetime
+
+
+def window_of(now: datetime) -> tuple[datetime, datetime]:
+    """The clock hour ``now`` falls in: its start and its end."""
+    start = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return start, start + timedelta(hours=1)
+
+
+class CostBudget(Protocol):
+    async def spend(self, caller: str, cost: int, now: datetime) -> BudgetState: ...
+
+
+class MemoryBudget:
+    """Budgets in this process's memory: right for the single embedded SQLite process."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._spent: dict[tuple[str, datetime], int] = {}
+        self._lock = asyncio.Lock()
+
+    async def spend(self, caller: str, cost: int, now: datetime) -> BudgetState:
+        start, end = window_of(now)
+        async with self._lock:
+            self._spent = {key: v for key, v in self._spent.items() if key[1] == start}
+            spent = self._spent.get((caller, start), 0)
+            granted = spent + cost <= self.limit
+            if granted:
+                spent += cost
+                self._spent[caller, start] = spent
+        return BudgetState(granted, self.limit, max(0, self.limit - spent), end)
+
+
+UPSERT = text(
+    """
+    INSERT INTO cost_budget_windows (caller, window_start, spent)
+    VALUES (:caller, :start, :cost)
+    ON CONFLICT (caller, window_start)
+    DO UPDATE SET spent = cost_budget_windows.spent + EXCLUDED.spent
+    WHERE cost_budget_windows.spent + EXCLUDED.spent <= :limit
+    RETURNING spent
+    """
+)
+
+
+class PostgresBudget:
+    """Budgets in PostgreSQL: one atomic upsert per operation, shared by every process."""
+
+    def __init__(self, limit: int, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self.limit = limit
+        self._session_factory = session_factory
+
+    async def spend(self, caller: str, cost: int, now: datetime) -> BudgetState:
+        with not_counted():
+            return await self._spend(caller, cost, now)
+
+    async def _spend(self, caller: str, cost: int, now: datetime) -> BudgetState:
+        start, end = window_of(now)
+        async with self._session_factory() as session:
+            if cost > self.limit:
+                spent = await self._spent(session, caller, start)
+                return BudgetState(False, self.limit, max(0, self.limit - spent), end)
+            row = await session.execute(
+                UPSERT, {"caller": caller, "start": start, "cost": cost, "limit": self.limit}
+            )
+            spent_now = row.scalar()
+            await session.execute(
+                text("DELETE FROM cost_budget_windows WHERE window_start < :start"),
+                {"start": start - timedelta(hours=1)},
+            )
+            await session.commit()
+        if spent_now is None:
+            async with self._session_factory() as session:
+                spent = await self._spent(session, caller, start)
+            return BudgetState(False, self.limit, max(0, self.limit - spent), end)
+        return BudgetState(True, self.limit, max(0, self.limit - int(spent_now)), end)
+
+    @staticmethod
+    async def _spent(session: AsyncSession, caller: str, start: datetime) -> int:
+        spent = await session.scalar(
+            select(CostBudgetWindow.spent).where(
+                CostBudgetWindow.caller == caller, CostBudgetWindow.window_start == start
+            )
+        )
+        return int(spent or 0)
+
+
+def budget_for(
+    database_url: str, limit: int, session_factory: async_sessionmaker[AsyncSession]
+) -> CostBudget:
+    """The budget store that every process serving ``database_url`` shares."""
+    if is_sqlite(database_url):
+        return MemoryBudget(limit)
+    return PostgresBudget(limit, session_factory)

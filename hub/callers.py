@@ -1,0 +1,34 @@
+"""Who is calling, for budgets: the client's IP address, trusting proxies only if listed."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(values: Sequence[str]) -> list[Network]:
+    """Networks from addresses or CIDR blocks (``10.0.0.5``, ``10.0.0.0/8``)."""
+    return [ipaddress.ip_network(value.strip(), strict=False) for value in values]
+
+
+def _trusted(address: str, proxies: Sequence[Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in proxies)
+
+
+def client_address(peer: str | None, forwarded_for: str | None, proxies: Sequence[Network]) -> str:
+    """The caller's address: the peer's, or, when the peer is a trusted proxy, the nearest
+    address in ``X-Forwarded-For`` that is not itself a trusted proxy."""
+    address = peer or "unknown"
+    if not forwarded_for or not _trusted(address, proxies):
+        return address
+    for hop in reversed([part.strip() for part in forwarded_for.split(",") if part.strip()]):
+        if not _trusted(hop, proxies):
+            return hop
+        address = hop
+    return address

@@ -1,0 +1,137 @@
+"""The cost of an operation, computed from its document before it runs.
+
+cost(field) = weight(field) x (product of the list sizes above it), summed over every field;
+a field's list size multiplies everything below it. Weights: 1 for a field returning an object,
+0 for a scalar or enum, more for aggregates (``WEIGHTS``). List sizes: ``first`` or ``last``
+of a connection (its ``edges`` are that list, not another), the number of ``ids`` of
+``nodes``, of ``representations`` of ``_entities``, and ``UNBOUNDED_LIST`` for other lists (a
+pledge's endorsements, say).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    get_named_type,
+    get_nullable_type,
+    is_composite_type,
+)
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
+
+WEIGHTS = {
+    ("Query", "pledgeStats"): 100,
+    ("Pledge", "flowTotals"): 2,
+    ("Organisation", "totals"): 2,
+    ("Country", "totals"): 2,
+}
+"""Fields that cost more than one object: aggregates over many rows."""
+
+UNBOUNDED_LIST = 10
+"""The size counted for a list that takes no size argument."""
+
+MAX_LIST = 100
+"""The largest size any list argument may ask for (larger requests are refused anyway)."""
+
+
+class CostError(Exception):
+    """The document cannot be costed (an unknown operation); GraphQL itself will say why."""
+
+
+def _size(parent: str, field_name: str, return_type: Any, arguments: Mapping[str, Any]) -> int:
+    if parent.endswith("Connection") and field_name == "edges":
+        return 1  # the connection's first/last counted these already
+    if get_named_type(return_type).name.endswith("Connection"):
+        requested = arguments.get("first") or arguments.get("last") or MAX_LIST
+        return min(int(requested), MAX_LIST)
+    if field_name == "nodes":
+        return min(len(arguments.get("ids") or []), MAX_LIST)
+    if field_name == "_entities":
+        return min(len(arguments.get("representations") or []), MAX_LIST)
+    if isinstance(get_nullable_type(return_type), GraphQLList):
+        return UNBOUNDED_LIST
+    return 1
+
+
+class _Coster:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: VariableValues | None,
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables
+
+    def selections(self, parent: GraphQLNamedType, selection_set: SelectionSetNode | None) -> int:
+        if selection_set is None:
+            return 0
+        total = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                total += self.field(parent, selection)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                target = self.schema.get_type(condition.name.value) if condition else parent
+                total += self.selections(target or parent, selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = self.fragments.get(selection.name.value)
+                if fragment is not None:
+                    target = self.schema.get_type(fragment.type_condition.name.value)
+                    total += self.selections(target or parent, fragment.selection_set)
+        return total
+
+    def field(self, parent: GraphQLNamedType, node: FieldNode) -> int:
+        fields = getattr(parent, "fields", {})
+        definition = fields.get(node.name.value)
+        if definition is None:
+            return 0
+        try:
+            arguments = get_argument_values(definition, node, self.variables)
+        except Exception:  # invalid arguments: validation reports them, cost stays finite
+            arguments = {}
+        named = get_named_type(definition.type)
+        default = 1 if is_composite_type(named) else 0
+        weight = WEIGHTS.get((parent.name, node.name.value), default)
+        size = _size(parent.name, node.name.value, definition.type, arguments)
+        return weight + size * self.selections(named, node.selection_set)
+
+
+def operation_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+) -> int:
+    """The cost of the operation ``operation_name`` (or the only one) of ``document``."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    chosen = [
+        o
+        for o in operations
+        if operation_name is None or (o.name and o.name.value == operation_name)
+    ]
+    if len(chosen) != 1:
+        raise CostError("no single operation to cost")
+    root = schema.get_root_type(chosen[0].operation)
+    if root is None:
+        raise CostError("the schema has no root type for this operation")
+    coerced = get_variable_values(
+        schema, chosen[0].variable_definitions or (), dict(variables or {})
+    )
+    values = coerced if isinstance(coerced, VariableValues) else None
+    return _Coster(schema, fragments, values).selections(root, chosen[0].selection_set)

@@ -1,0 +1,151 @@
+"""Operation limits applied before anything runs: root fields, cost, and the caller's budget.
+
+Depth, aliases and tokens use Strawberry's own limiters (``build_schema``); each refusal
+names the limit and the value that broke it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from graphql import (
+    ExecutionResult,
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValidationRule,
+)
+from strawberry.extensions import SchemaExtension
+
+from hub.budget import CostBudget
+from hub.types import utcnow
+from schema.context import Info
+from schema.cost import CostError, operation_cost
+
+
+@dataclass(frozen=True, slots=True)
+class LimitSettings:
+    """The limits of one deployment (from ``hub.settings``)."""
+
+    max_cost: int
+    budget: CostBudget | None = None
+    max_root_fields: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitState:
+    cost: int
+    limit: int
+    remaining: int
+    reset_at: datetime
+
+
+def root_field_rule(limit: int) -> type[ValidationRule]:
+    """A validation rule refusing operations with more than ``limit`` root fields."""
+
+    class RootFieldLimit(ValidationRule):
+        def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
+            count = self.count(node.selection_set, set())
+            if count > limit:
+                self.report_error(
+                    GraphQLError(
+                        f"the operation has {count} root fields; the limit is {limit}",
+                        node,
+                        extensions={"code": "ROOT_FIELD_LIMIT", "value": count, "limit": limit},
+                    )
+                )
+
+        def count(self, selection_set: SelectionSetNode, seen: set[str]) -> int:
+            total = 0
+            for selection in selection_set.selections:
+                if isinstance(selection, FieldNode):
+                    total += 1
+                elif isinstance(selection, InlineFragmentNode):
+                    total += self.count(selection.selection_set, seen)
+                elif isinstance(selection, FragmentSpreadNode):
+                    name = selection.name.value
+                    fragment = self.context.get_fragment(name)
+                    if fragment is not None and name not in seen:
+                        total += self.count(fragment.selection_set, seen | {name})
+            return total
+
+    return RootFieldLimit
+
+
+def _refusal(message: str, extensions: dict[str, Any]) -> ExecutionResult:
+    return ExecutionResult(data=None, errors=[GraphQLError(message, extensions=extensions)])
+
+
+def cost_limiter(settings: LimitSettings) -> Callable[[], SchemaExtension]:
+    """A factory of the extension that costs each operation and charges the caller."""
+
+    class CostLimit(SchemaExtension):
+        async def on_execute(self) -> AsyncIterator[None]:
+            context = self.execution_context
+            try:
+                cost = operation_cost(
+                    context.schema._schema,
+                    context.graphql_document,  # type: ignore[arg-type]
+                    context.operation_name,
+                    context.variables,
+                )
+            except CostError:
+                yield
+                return
+            if cost > settings.max_cost:
+                context.result = _refusal(
+                    f"the operation costs {cost}; the limit is {settings.max_cost}",
+                    {"code": "COST_LIMIT_EXCEEDED", "cost": cost, "limit": settings.max_cost},
+                )
+                yield
+                return
+            if settings.budget is not None:
+                caller = getattr(context.context, "caller", "unknown")
+                state = await settings.budget.spend(caller, cost, utcnow())
+                if not state.granted:
+                    context.result = _refusal(
+                        f"this operation costs {cost}, more than the {state.remaining} left of "
+                        f"the hourly budget of {state.limit}; it resets at "
+                        f"{state.reset_at.isoformat()}",
+                        {
+                            "code": "BUDGET_EXCEEDED",
+                            "cost": cost,
+                            "remaining": state.remaining,
+                            "resetAt": state.reset_at.isoformat(),
+                        },
+                    )
+                    yield
+                    return
+                context.context.rate_limit = RateLimitState(
+                    cost, state.limit, state.remaining, state.reset_at
+                )
+            yield
+
+    return CostLimit
+
+
+@strawberry.type(description="What the current operation costs and what is left of the budget.")
+class RateLimit:
+    cost: int = strawberry.field(description="The cost of this operation (see the README).")
+    limit: int = strawberry.field(description="The caller's budget of cost per hour.")
+    remaining: int = strawberry.field(description="What is left of it after this operation.")
+    reset_at: datetime = strawberry.field(description="When the budget starts afresh.")
+
+
+@strawberry.type
+class RateLimitQueries:
+    @strawberry.field(description="The cost of this operation and the caller's hourly budget.")
+    def rate_limit(self, info: Info) -> RateLimit | None:
+        state = info.context.rate_limit
+        if state is None:
+            return None
+        return RateLimit(
+            cost=state.cost, limit=state.limit, remaining=state.remaining, reset_at=state.reset_at
+        )
