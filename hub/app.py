@@ -14,6 +14,8 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from hub import graphiql
 from hub.budget import budget_for
@@ -27,6 +29,7 @@ from hub.settings import Settings
 from hub.sqlstats import instrument
 from schema import SchemaOptions, build_schema
 from schema.context import Context
+from schema.errors import to_graphql_error
 
 
 class HubGraphQL(GraphQL[Context, None]):
@@ -45,6 +48,12 @@ class HubGraphQL(GraphQL[Context, None]):
         peer = request.client.host if request.client else None
         caller = client_address(peer, request.headers.get("x-forwarded-for"), self.proxies)
         return Context(session_factory=app.state.session_factory, caller=caller)
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        """Errors raised outside resolvers (in an extension) are masked here all the same."""
+        if result.errors:
+            result.errors = [to_graphql_error(error) for error in result.errors]
+        return await super().process_result(request, result)
 
     def parse_json(self, data: str | bytes) -> Any:
         """A GraphQL request body is a JSON object; anything else is the caller's error."""

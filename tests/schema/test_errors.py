@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import httpx
+import pytest
 from graphql import GraphQLError
 from structlog.testing import capture_logs
 
 from hub.db import create_engine, create_session_factory
 from hub.errors import NotFound
+from hub.settings import Settings
 from schema import build_schema
 from schema.context import Context
 from schema.errors import to_graphql_error
+from tests.fixtures.server import running_hub
 
 
 def test_hub_errors_keep_their_message_code_and_field() -> None:
@@ -52,3 +56,23 @@ async def test_an_unreachable_database_is_an_internal_error_not_a_trace() -> Non
     assert error.extensions is not None
     assert error.extensions["code"] == "INTERNAL_ERROR"
     assert "127.0.0.1" not in error.message
+
+
+async def test_a_forced_internal_error_shows_an_id_that_the_log_holds_too(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = Settings(database_url="postgresql+asyncpg://postgres@127.0.0.1:9/nowhere")
+    async with running_hub(settings) as base, httpx.AsyncClient(base_url=base) as client:
+        query = {"query": "{ pledges(first: 1) { totalCount } }"}
+        response = await client.post("/graphql", json=query)
+    body = response.json()
+    [error] = body["errors"]
+    error_id = error["extensions"]["errorId"]
+    assert error["message"] == f"Internal error; quote reference {error_id} when reporting it."
+    assert "Traceback" not in response.text
+    assert "SELECT" not in response.text
+    assert "127.0.0.1:9" not in response.text
+    logged = capsys.readouterr().out
+    assert error_id in logged
+    assert "graphql.unexpected_error" in logged
+    assert "Error" in logged.split(error_id, 1)[1], "the traceback follows the id"
