@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -35,10 +36,19 @@ from schema.errors import to_graphql_error
 class HubGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI app with the hub's per-request context and its own GraphiQL page."""
 
-    def __init__(self, schema: Any, *, graphiql_assets: Path, proxies: list[Network]) -> None:
-        super().__init__(schema)
+    def __init__(
+        self,
+        schema: Any,
+        *,
+        graphiql: bool,
+        graphiql_assets: Path,
+        proxies: list[Network],
+        gateway_secret: str | None,
+    ) -> None:
+        super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
         self.graphiql_assets = graphiql_assets
         self.proxies = proxies
+        self.gateway_secret = gateway_secret
 
     async def render_graphql_ide(self, request: Any) -> HTMLResponse:
         return graphiql.page_response(self.graphiql_assets)
@@ -47,7 +57,16 @@ class HubGraphQL(GraphQL[Context, None]):
         app = request.scope["app"]
         peer = request.client.host if request.client else None
         caller = client_address(peer, request.headers.get("x-forwarded-for"), self.proxies)
-        return Context(session_factory=app.state.session_factory, caller=caller)
+        presented = request.headers.get("x-gateway-secret", "")
+        gateway = self.gateway_secret is not None and hmac.compare_digest(
+            presented.encode(), self.gateway_secret.encode()
+        )
+        return Context(
+            session_factory=app.state.session_factory,
+            caller=caller,
+            gateway=gateway,
+            request=request,
+        )
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         """Errors raised outside resolvers (in an extension) are masked here all the same."""
@@ -61,6 +80,11 @@ class HubGraphQL(GraphQL[Context, None]):
         if not isinstance(parsed, dict):
             raise HTTPException(400, "the request body must be a JSON object")
         return parsed
+
+
+def schema_sdl() -> str:
+    """The schema partners build on, as SDL (committed as schema/schema.graphql)."""
+    return build_schema().as_str() + "\n"
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -90,11 +114,15 @@ def create_app(settings: Settings) -> Starlette:
         max_cost=settings.max_operation_cost,
         budget=budget_for(settings.database_url, settings.anonymous_cost_per_hour, session_factory),
         field_suggestions=settings.field_suggestions,
+        introspection=settings.introspection,
+        tracing=settings.federation_tracing,
     )
     graphql = HubGraphQL(
         build_schema(options),
+        graphiql=settings.graphiql,
         graphiql_assets=settings.graphiql_assets_dir,
         proxies=parse_networks(settings.trusted_proxies),
+        gateway_secret=settings.gateway_secret,
     )
 
     return Starlette(

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.app import create_app
+from hub.app import create_app, schema_sdl
 from hub.countries.reference import read_reference
 from hub.countries.service import country_count, load_reference
 from hub.db import create_engine, create_session_factory
@@ -123,6 +123,27 @@ def serve() -> None:
         proxy_headers=False,
     )
     _Server(config).run()
+
+
+@main.group("schema")
+def schema_group() -> None:
+    """The GraphQL schema, the partners' contract."""
+
+
+@schema_group.command("print")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the SDL to this file (schema/schema.graphql in the repository).",
+)
+def schema_print(output: Path | None) -> None:
+    """Print the schema as SDL, or write it to a file."""
+    sdl = schema_sdl()
+    if output is None:
+        click.echo(sdl, nl=False)
+    else:
+        output.write_text(sdl, encoding="utf-8")
+        click.echo(f"wrote {output}")
 
 
 @main.group()

@@ -65,6 +65,18 @@ class Settings(BaseSettings):
     field_suggestions: bool = Field(
         default=False, description="Whether errors suggest field names ('did you mean')."
     )
+    introspection: bool = Field(
+        default=True, description="Whether anyone may introspect the schema (off in production)."
+    )
+    graphiql: bool = Field(default=True, description="Whether GET /graphql serves GraphiQL.")
+    gateway_secret: str | None = Field(
+        default=None,
+        description="Shared secret a federation gateway sends in X-Gateway-Secret to read the "
+        "schema (_service { sdl }) when introspection is off.",
+    )
+    federation_tracing: bool = Field(
+        default=False, description="Whether to add Apollo inline traces for the gateway."
+    )
     graphiql_assets_dir: Path = Field(
         default=DEFAULT_ASSETS_DIR,
         description="Where npm installed GraphiQL's assets (a public CDN when they are absent).",

@@ -9,23 +9,31 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
+    DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.extensions.tracing import ApolloFederationTracingExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from hub.budget import CostBudget
-from schema.countries import CountryQueries
+from schema.countries import Country, CountryQueries
 from schema.debug import QueryStats
 from schema.errors import ErrorPolicy
-from schema.limits import LimitSettings, RateLimitQueries, cost_limiter, root_field_rule
+from schema.limits import (
+    GatewayOnlySdl,
+    LimitSettings,
+    RateLimitQueries,
+    cost_limiter,
+    root_field_rule,
+)
 from schema.nodes import NodeQueries
-from schema.organisations import OrganisationQueries
-from schema.pledges import PledgeQueries
+from schema.organisations import Organisation, OrganisationQueries
+from schema.pledges import Pledge, PledgeQueries
 from schema.stats import StatsQueries
 
 __all__ = ["SchemaOptions", "build_schema"]
@@ -43,7 +51,7 @@ class Query(
     pass
 
 
-class HubSchema(strawberry.Schema):
+class HubSchema(strawberry.federation.Schema):
     """Strawberry's schema minus its own error logging: ``ErrorPolicy`` logs what is a bug."""
 
     def process_errors(
@@ -64,6 +72,8 @@ class SchemaOptions:
     max_cost: int = 50_000
     budget: CostBudget | None = None
     field_suggestions: bool = False
+    introspection: bool = True
+    tracing: bool = False
 
 
 def build_schema(options: SchemaOptions | None = None) -> HubSchema:
@@ -81,7 +91,17 @@ def build_schema(options: SchemaOptions | None = None) -> HubSchema:
         lambda: ValidationCache(maxsize=256),
         cost_limiter(limits),
     ]
+    if not options.introspection:
+        extensions += [DisableIntrospection, GatewayOnlySdl]
+    if options.tracing:
+        extensions.append(ApolloFederationTracingExtension)
     if options.debug:
         extensions.append(QueryStats)
     config = StrawberryConfig(disable_field_suggestions=not options.field_suggestions)
-    return HubSchema(query=Query, extensions=extensions, config=config)
+    return HubSchema(
+        query=Query,
+        types=[Pledge, Organisation, Country],
+        extensions=extensions,
+        config=config,
+        federation_version="2.11",
+    )

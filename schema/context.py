@@ -18,12 +18,16 @@ class Context:
     """Per-request context; loaders are new for each request so nothing leaks between them.
 
     ``today`` is the default of every "as of" argument, fixed once per request; ``caller``
-    keys the cost budget; ``rate_limit`` is what the cost limiter found for this operation.
+    keys the cost budget; ``gateway`` is true for the federation gateway (it showed the shared
+    secret); ``request`` is read by the gateway's inline tracing (it asks by header);
+    ``rate_limit`` is what the cost limiter found for this operation.
     """
 
     session_factory: async_sessionmaker[AsyncSession]
     viewer: Viewer = PUBLIC
     caller: str = "unknown"
+    gateway: bool = False
+    request: Any = None
     today: date = field(default_factory=date.today)
     loaders: Loaders = field(init=False)
     rate_limit: Any = None

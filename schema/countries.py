@@ -23,6 +23,7 @@ from schema.pagination import (
     Last,
     build_connection,
     fingerprint,
+    reference_key,
     slice_of,
 )
 
@@ -57,7 +58,9 @@ class CountryTotals:
     )
 
 
-@strawberry.type(description="A country or territory, keyed by its ISO 3166-1 alpha-3 code.")
+@strawberry.federation.type(
+    keys=["id"], description="A country or territory, keyed by its ISO 3166-1 alpha-3 code."
+)
 class Country(relay.Node):
     code: relay.NodeID[str]
     alpha3: str = strawberry.field(description="ISO 3166-1 alpha-3 code.")
@@ -97,6 +100,15 @@ class Country(relay.Node):
     async def load_nodes(cls, info: Info, node_ids: Iterable[str]) -> list[Country | None]:
         countries = await info.context.loaders.country.load_many(list(node_ids))
         return [cls.from_model(c) if c is not None else None for c in countries]
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Country | None:
+        """A federation gateway's reference, through the loaders and the visibility rule."""
+        node_id = reference_key(str(id), "Country")
+        if node_id is None:
+            return None
+        [found] = await cls.load_nodes(info, [node_id])
+        return found
 
     @strawberry.field(description="The groups the country belonged to on a date.")
     async def groups(

@@ -6,7 +6,7 @@ names the limit and the value that broke it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -129,6 +129,26 @@ def cost_limiter(settings: LimitSettings) -> Callable[[], SchemaExtension]:
             yield
 
     return CostLimit
+
+
+class GatewayOnlySdl(SchemaExtension):
+    """With introspection off, ``_service { sdl }`` answers the federation gateway only."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        asks_sdl = document is not None and any(
+            isinstance(selection, FieldNode) and selection.name.value == "_service"
+            for definition in document.definitions
+            if isinstance(definition, OperationDefinitionNode)
+            for selection in definition.selection_set.selections
+        )
+        if asks_sdl and not getattr(context.context, "gateway", False):
+            context.result = _refusal(
+                "introspection is off: the schema is given to the federation gateway only",
+                {"code": "INTROSPECTION_DISABLED"},
+            )
+        yield
 
 
 @strawberry.type(description="What the current operation costs and what is left of the budget.")

@@ -35,6 +35,7 @@ from schema.pagination import (
     build_connection,
     fingerprint,
     node_key,
+    reference_key,
     slice_of,
 )
 
@@ -90,7 +91,9 @@ class Endorsement:
         return await Pledge.load(info, self.pledge_id)
 
 
-@strawberry.type(description="An organisation: a coalition member, or one partner data names.")
+@strawberry.federation.type(
+    keys=["id"], description="An organisation: a coalition member, or one partner data names."
+)
 class Organisation(relay.Node):
     organisation_id: relay.NodeID[int]
     name: str = strawberry.field(description="The organisation's name.")
@@ -138,6 +141,15 @@ class Organisation(relay.Node):
         keys = [key if (key := node_key(i)) is not None else -1 for i in node_ids]
         found = await info.context.loaders.organisation.load_many(keys)
         return [cls.from_model(o) if o is not None else None for o in found]
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Organisation | None:
+        """A federation gateway's reference, through the loaders and the visibility rule."""
+        node_id = reference_key(str(id), "Organisation")
+        if node_id is None:
+            return None
+        [found] = await cls.load_nodes(info, [node_id])
+        return found
 
     @strawberry.field(description="The country of its headquarters.")
     async def headquarters_country(
