@@ -20,6 +20,7 @@ from strawberry.types import ExecutionResult
 
 from hub import graphiql
 from hub.budget import budget_for
+from hub.caching import GraphQLGetCaching
 from hub.callers import Network, client_address, parse_networks
 from hub.db import create_engine, create_session_factory
 from hub.health import healthz, readyz
@@ -67,6 +68,11 @@ class HubGraphQL(GraphQL[Context, None]):
             gateway=gateway,
             request=request,
         )
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """GraphiQL for a browser's plain GET, never for a persisted-query GET."""
+        persisted = request.query_params.get("extensions") is not None
+        return not persisted and bool(super().should_render_graphql_ide(request))
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         """Errors raised outside resolvers (in an extension) are masked here all the same."""
@@ -148,6 +154,7 @@ def create_app(settings: Settings) -> Starlette:
                 max_age=600,
             ),
             Middleware(RequestGuard, max_body_bytes=settings.max_body_bytes),
+            Middleware(GraphQLGetCaching, path="/graphql", max_age=settings.cache_max_age),
         ],
         lifespan=lifespan,
     )

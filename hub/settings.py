@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     field_suggestions: bool = Field(
         default=False, description="Whether errors suggest field names ('did you mean')."
     )
+    cache_max_age: int = Field(
+        default=30, ge=0, description="Seconds browsers and caches may keep an anonymous GET."
+    )
     introspection: bool = Field(
         default=True, description="Whether anyone may introspect the schema (off in production)."
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import strawberry
@@ -33,6 +33,7 @@ from schema.limits import (
 )
 from schema.nodes import NodeQueries
 from schema.organisations import Organisation, OrganisationQueries
+from schema.persisted import QueryStore, persisted_queries
 from schema.pledges import Pledge, PledgeQueries
 from schema.stats import StatsQueries
 
@@ -74,6 +75,7 @@ class SchemaOptions:
     field_suggestions: bool = False
     introspection: bool = True
     tracing: bool = False
+    query_store: QueryStore = field(default_factory=QueryStore)
 
 
 def build_schema(options: SchemaOptions | None = None) -> HubSchema:
@@ -83,6 +85,7 @@ def build_schema(options: SchemaOptions | None = None) -> HubSchema:
     limits = LimitSettings(options.max_cost, options.budget, options.max_root_fields)
     extensions: list[Any] = [
         ErrorPolicy,
+        persisted_queries(options.query_store),
         lambda: MaxTokensLimiter(max_token_count=options.max_tokens),
         lambda: QueryDepthLimiter(max_depth=options.max_depth),
         lambda: MaxAliasesLimiter(max_alias_count=options.max_aliases),
