@@ -33,6 +33,12 @@ GRAPHIQL_ASSETS := graphiql/node_modules/.package-lock.json
 $(GRAPHIQL_ASSETS): graphiql/package.json graphiql/package-lock.json
 	npm ci --prefix graphiql --no-audit --no-fund --ignore-scripts --loglevel=error
 
+# The federation test's gateway and partner subgraph, pinned by their lock file.
+FEDERATION_PEERS := tests/federation/node_modules/.package-lock.json
+
+$(FEDERATION_PEERS): tests/federation/package.json tests/federation/package-lock.json
+	npm ci --prefix tests/federation --no-audit --no-fund --ignore-scripts --loglevel=error
+
 # Debian's Chromium for the browser test (never a browser download of a test tool's own).
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
@@ -55,8 +61,9 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
-pytest: $(VENV)/.installed-test $(GRAPHIQL_ASSETS) browser
+pytest: $(VENV)/.installed-test $(GRAPHIQL_ASSETS) $(FEDERATION_PEERS) browser
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache graphiql/node_modules
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache graphiql/node_modules \
+		tests/federation/node_modules
