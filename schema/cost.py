@@ -11,6 +11,7 @@ pledge's endorsements, say).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
@@ -74,6 +75,7 @@ class _Coster:
         self.schema = schema
         self.fragments = fragments
         self.variables = variables
+        self.oversized: list[str] = []
 
     def selections(self, parent: GraphQLNamedType, selection_set: SelectionSetNode | None) -> int:
         if selection_set is None:
@@ -106,7 +108,18 @@ class _Coster:
         default = 1 if is_composite_type(named) else 0
         weight = WEIGHTS.get((parent.name, node.name.value), default)
         size = _size(parent.name, node.name.value, definition.type, arguments)
+        asked = len(arguments.get("representations") or arguments.get("ids") or [])
+        if node.name.value in ("_entities", "nodes") and asked > MAX_LIST:
+            self.oversized.append(f"{node.name.value} has {asked} items; the limit is {MAX_LIST}")
         return weight + size * self.selections(named, node.selection_set)
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """An operation's cost, and the id lists that ask for more than ``MAX_LIST`` items."""
+
+    total: int
+    oversized: list[str]
 
 
 def operation_cost(
@@ -114,7 +127,7 @@ def operation_cost(
     document: DocumentNode,
     operation_name: str | None,
     variables: Mapping[str, Any] | None,
-) -> int:
+) -> Cost:
     """The cost of the operation ``operation_name`` (or the only one) of ``document``."""
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     fragments = {
@@ -134,4 +147,6 @@ def operation_cost(
         schema, chosen[0].variable_definitions or (), dict(variables or {})
     )
     values = coerced if isinstance(coerced, VariableValues) else None
-    return _Coster(schema, fragments, values).selections(root, chosen[0].selection_set)
+    coster = _Coster(schema, fragments, values)
+    total = coster.selections(root, chosen[0].selection_set)
+    return Cost(total, coster.oversized)

@@ -27,7 +27,7 @@ from strawberry.extensions import SchemaExtension
 from hub.budget import CostBudget
 from hub.types import utcnow
 from schema.context import Info
-from schema.cost import CostError, operation_cost
+from schema.cost import MAX_LIST, CostError, operation_cost
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,13 +90,20 @@ def cost_limiter(settings: LimitSettings) -> Callable[[], SchemaExtension]:
         async def on_execute(self) -> AsyncIterator[None]:
             context = self.execution_context
             try:
-                cost = operation_cost(
+                costed = operation_cost(
                     context.schema._schema,
                     context.graphql_document,  # type: ignore[arg-type]
                     context.operation_name,
                     context.variables,
                 )
             except CostError:
+                yield
+                return
+            cost = costed.total
+            if costed.oversized:
+                context.result = _refusal(
+                    costed.oversized[0], {"code": "TOO_MANY_IDS", "limit": MAX_LIST}
+                )
                 yield
                 return
             if cost > settings.max_cost:

@@ -93,3 +93,12 @@ async def test_inline_traces_only_when_settings_allow(database_url: str, allowed
         plain = await client.post("/graphql", json=query)
     assert ("ftv1" in traced.json().get("extensions", {})) is allowed
     assert "extensions" not in plain.json()
+
+
+async def test_entities_take_at_most_a_hundred_representations(database_url: str) -> None:
+    representations = [{"__typename": "Country", "id": gid("Country", "NPL")}] * 101
+    async with graphql(database_url) as client:
+        body = await client.post(ENTITIES, representations=representations)
+    [error] = body["errors"]
+    assert error["message"] == "_entities has 101 items; the limit is 100"
+    assert error["extensions"] == {"code": "TOO_MANY_IDS", "limit": 100}

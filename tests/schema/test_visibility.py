@@ -38,7 +38,7 @@ async def test_hidden_pledges_are_null_by_id(database_url: str, graph: Graph) ->
     }  # fmt: skip
     assert one == {"node": None}
     assert wrong["errors"][0]["extensions"] == {"code": "INVALID_ID", "field": ["id"]}
-    assert too_many["errors"][0]["message"] == "at most 100 ids at once, got 101"
+    assert too_many["errors"][0]["message"] == "nodes has 101 items; the limit is 100"
 
 
 ORGANISATION = """
