@@ -2,14 +2,25 @@
 
 The ETag is a digest of the body, so it changes exactly when what the caller would see
 changes; a matching ``If-None-Match`` gets ``304 Not Modified`` without the body. Requests
-that carry credentials are never cached.
+that carry credentials, and responses that carry errors, are never cached.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+def _has_errors(body: bytes) -> bool:
+    if b'"errors"' not in body:
+        return False
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return True
+    return isinstance(parsed, dict) and "errors" in parsed
 
 
 class GraphQLGetCaching:
@@ -52,6 +63,13 @@ class GraphQLGetCaching:
         content_type = dict(response_headers).get(b"content-type", b"")
         if start["status"] != 200 or not content_type.startswith(b"application/json"):
             await send(start)
+            await send({"type": "http.response.body", "body": body})
+            return
+        if _has_errors(body):
+            # a refusal (a spent budget, say) is the caller's own: never share or keep it
+            no_store = [(k, v) for k, v in response_headers if k.lower() != b"cache-control"]
+            no_store.append((b"cache-control", b"no-store"))
+            await send({**start, "headers": no_store})
             await send({"type": "http.response.body", "body": body})
             return
         etag = f'W/"{hashlib.sha256(body).hexdigest()[:32]}"'.encode()

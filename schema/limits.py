@@ -21,6 +21,8 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationRule,
+    Visitor,
+    visit,
 )
 from strawberry.extensions import SchemaExtension
 
@@ -138,19 +140,23 @@ def cost_limiter(settings: LimitSettings) -> Callable[[], SchemaExtension]:
     return CostLimit
 
 
+class _FindsSdl(Visitor):
+    found = False
+
+    def enter_field(self, node: FieldNode, *_: Any) -> None:
+        if node.name.value == "_service":
+            self.found = True
+
+
 class GatewayOnlySdl(SchemaExtension):
     """With introspection off, ``_service { sdl }`` answers the federation gateway only."""
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
-        document = context.graphql_document
-        asks_sdl = document is not None and any(
-            isinstance(selection, FieldNode) and selection.name.value == "_service"
-            for definition in document.definitions
-            if isinstance(definition, OperationDefinitionNode)
-            for selection in definition.selection_set.selections
-        )
-        if asks_sdl and not getattr(context.context, "gateway", False):
+        finder = _FindsSdl()
+        if context.graphql_document is not None:
+            visit(context.graphql_document, finder)  # fragments and aliases included
+        if finder.found and not getattr(context.context, "gateway", False):
             context.result = _refusal(
                 "introspection is off: the schema is given to the federation gateway only",
                 {"code": "INTROSPECTION_DISABLED"},

@@ -53,6 +53,7 @@ async def test_anonymous_gets_carry_an_etag_that_follows_the_data(
         changed = await client.get("/graphql", params=params, headers={"if-none-match": etag})
         private = await client.get("/graphql", params=params, headers={"authorization": "Bearer x"})
         posted = await client.post("/graphql", json=params)
+        failed = await client.get("/graphql", params={"query": "{ pledges { totalCount } }"})
     assert first.status_code == 200
     assert first.headers["cache-control"] == "public, max-age=60"
     assert etag.startswith('W/"')
@@ -63,3 +64,5 @@ async def test_anonymous_gets_carry_an_etag_that_follows_the_data(
     assert changed.json()["data"]["pledges"]["totalCount"] == 1
     assert "etag" not in private.headers
     assert "etag" not in posted.headers
+    assert failed.headers["cache-control"] == "no-store"
+    assert "etag" not in failed.headers

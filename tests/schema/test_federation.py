@@ -60,12 +60,16 @@ async def test_the_sdl_is_for_the_gateway_only_when_introspection_is_off(
     async with running_hub(settings) as base, httpx.AsyncClient(base_url=base) as client:
         anyone = await client.post("/graphql", json=sdl)
         wrong = await client.post("/graphql", json=sdl, headers={"x-gateway-secret": "guess"})
+        hidden = await client.post(
+            "/graphql",
+            json={"query": "query { ...F } fragment F on Query { s: _service { sdl } }"},
+        )
         gateway = await client.post("/graphql", json=sdl, headers={"x-gateway-secret": "s3cret"})
         introspect = await client.post(
             "/graphql", json={"query": "{ __schema { types { name } } }"}
         )
         data = await client.post("/graphql", json={"query": "{ pledges(first: 1) { totalCount } }"})
-    for refused in (anyone, wrong):
+    for refused in (anyone, wrong, hidden):
         assert refused.json()["errors"][0]["extensions"]["code"] == "INTROSPECTION_DISABLED"
     assert (
         'schema @link(url: "https://specs.apollo.dev/federation/v2.11"'
