@@ -2,14 +2,41 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import strawberry
 
 from hub.columns import ProvenanceColumns
 from hub.money.amounts import Money as MoneyValue
 from hub.money.columns import MoneyColumns, UsdEquivalentColumns
+
+
+class Entity:
+    """Federation entities: a gateway's reference resolves like ``node``, through the type's
+    ``load_nodes`` (the loaders and the visibility rule); another type's id gives null."""
+
+    @classmethod
+    async def resolve_reference(cls, info: Any, id: strawberry.ID) -> Any:
+        node_id = reference_key(str(id), cls.__name__)
+        if node_id is None:
+            return None
+        node_type: Any = cls
+        [found] = await node_type.load_nodes(info, [node_id])
+        return found
+
+
+def reference_key(global_id: str, type_name: str) -> str | None:
+    """The node id in a global id of ``type_name``, or None for any other or malformed id."""
+    try:
+        decoded = base64.b64decode(global_id.encode(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    prefix, _, node_id = decoded.partition(":")
+    return node_id if prefix == type_name and node_id else None
 
 
 @strawberry.type(description="A US dollar value and the exchange rate that produced it.")

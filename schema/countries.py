@@ -13,7 +13,7 @@ from strawberry import relay
 from hub.countries.models import Country as CountryModel
 from hub.countries.queries import CountryFilter, country_page
 from hub.errors import InvalidInput
-from schema.common import dollars
+from schema.common import Entity, dollars
 from schema.context import Info
 from schema.enums import CountryGroup
 from schema.pagination import (
@@ -23,7 +23,6 @@ from schema.pagination import (
     Last,
     build_connection,
     fingerprint,
-    reference_key,
     slice_of,
 )
 
@@ -61,7 +60,7 @@ class CountryTotals:
 @strawberry.federation.type(
     keys=["id"], description="A country or territory, keyed by its ISO 3166-1 alpha-3 code."
 )
-class Country(relay.Node):
+class Country(Entity, relay.Node):
     code: relay.NodeID[str]
     alpha3: str = strawberry.field(description="ISO 3166-1 alpha-3 code.")
     alpha2: str = strawberry.field(description="ISO 3166-1 alpha-2 code.")
@@ -100,15 +99,6 @@ class Country(relay.Node):
     async def load_nodes(cls, info: Info, node_ids: Iterable[str]) -> list[Country | None]:
         countries = await info.context.loaders.country.load_many(list(node_ids))
         return [cls.from_model(c) if c is not None else None for c in countries]
-
-    @classmethod
-    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Country | None:
-        """A federation gateway's reference, through the loaders and the visibility rule."""
-        node_id = reference_key(str(id), "Country")
-        if node_id is None:
-            return None
-        [found] = await cls.load_nodes(info, [node_id])
-        return found
 
     @strawberry.field(description="The groups the country belonged to on a date.")
     async def groups(

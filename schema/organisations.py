@@ -17,7 +17,7 @@ from hub.organisations.queries import (
     OrganisationOrder,
     organisation_page,
 )
-from schema.common import Provenance, dollars
+from schema.common import Entity, Provenance, dollars
 from schema.context import Info
 from schema.enums import (
     EndorsementStatus,
@@ -35,7 +35,6 @@ from schema.pagination import (
     build_connection,
     fingerprint,
     node_key,
-    reference_key,
     slice_of,
 )
 
@@ -94,7 +93,7 @@ class Endorsement:
 @strawberry.federation.type(
     keys=["id"], description="An organisation: a coalition member, or one partner data names."
 )
-class Organisation(relay.Node):
+class Organisation(Entity, relay.Node):
     organisation_id: relay.NodeID[int]
     name: str = strawberry.field(description="The organisation's name.")
     organisation_type: OrganisationType = strawberry.field(description="Its P2C constituency.")
@@ -141,15 +140,6 @@ class Organisation(relay.Node):
         keys = [key if (key := node_key(i)) is not None else -1 for i in node_ids]
         found = await info.context.loaders.organisation.load_many(keys)
         return [cls.from_model(o) if o is not None else None for o in found]
-
-    @classmethod
-    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Organisation | None:
-        """A federation gateway's reference, through the loaders and the visibility rule."""
-        node_id = reference_key(str(id), "Organisation")
-        if node_id is None:
-            return None
-        [found] = await cls.load_nodes(info, [node_id])
-        return found
 
     @strawberry.field(description="The country of its headquarters.")
     async def headquarters_country(

@@ -37,16 +37,6 @@ def node_key(text: str) -> int | None:
     return int(text) if valid and int(text) <= MAX_KEY else None
 
 
-def reference_key(global_id: str, type_name: str) -> str | None:
-    """The node id in a global id of ``type_name``, or None for any other or malformed id."""
-    try:
-        decoded = base64.b64decode(global_id.encode(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
-    prefix, _, node_id = decoded.partition(":")
-    return node_id if prefix == type_name and node_id else None
-
-
 def fingerprint(*parts: object) -> str:
     """A short digest of a list's arguments, so a cursor only works for the same list."""
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:12]

@@ -20,7 +20,7 @@ from hub.pagination import Slice, window
 from hub.pledges.models import Pledge as PledgeModel
 from hub.pledges.queries import GroupAsOf, PledgeFilter, PledgeOrder, pledge_page
 from hub.progress.measures import reporting_status
-from schema.common import Money, Provenance, dollars
+from schema.common import Entity, Money, Provenance, dollars
 from schema.context import Info
 from schema.countries import Country
 from schema.enums import (
@@ -45,7 +45,6 @@ from schema.pagination import (
     build_connection,
     fingerprint,
     node_key,
-    reference_key,
     slice_of,
 )
 from schema.progress import ProgressReport, Target
@@ -96,7 +95,7 @@ class FlowTotal:
 @strawberry.federation.type(
     keys=["id"], description="A member's commitment to connect the hardest-to-connect countries."
 )
-class Pledge(relay.Node):
+class Pledge(Entity, relay.Node):
     pledge_id: relay.NodeID[int]
     title: str = strawberry.field(description="Short title.")
     description: str = strawberry.field(description="What the pledge commits to.")
@@ -159,15 +158,6 @@ class Pledge(relay.Node):
         keys = [key if (key := node_key(i)) is not None else -1 for i in node_ids]
         found = await info.context.loaders.pledge.load_many(keys)
         return [cls.from_model(p) if p is not None else None for p in found]
-
-    @classmethod
-    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Pledge | None:
-        """A federation gateway's reference, through the loaders and the visibility rule."""
-        node_id = reference_key(str(id), "Pledge")
-        if node_id is None:
-            return None
-        [found] = await cls.load_nodes(info, [node_id])
-        return found
 
     @classmethod
     async def connection_of(
