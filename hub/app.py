@@ -45,11 +45,13 @@ class HubGraphQL(GraphQL[Context, None]):
         graphiql_assets: Path,
         proxies: list[Network],
         gateway_secret: str | None,
+        suggestions: bool,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
         self.graphiql_assets = graphiql_assets
         self.proxies = proxies
         self.gateway_secret = gateway_secret
+        self.suggestions = suggestions
 
     async def render_graphql_ide(self, request: Any) -> HTMLResponse:
         return graphiql.page_response(self.graphiql_assets)
@@ -77,7 +79,9 @@ class HubGraphQL(GraphQL[Context, None]):
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         """Errors raised outside resolvers (in an extension) are masked here all the same."""
         if result.errors:
-            result.errors = [to_graphql_error(error) for error in result.errors]
+            result.errors = [
+                to_graphql_error(error, suggestions=self.suggestions) for error in result.errors
+            ]
         return await super().process_result(request, result)
 
     def parse_json(self, data: str | bytes) -> Any:
@@ -129,6 +133,7 @@ def create_app(settings: Settings) -> Starlette:
         graphiql_assets=settings.graphiql_assets_dir,
         proxies=parse_networks(settings.trusted_proxies),
         gateway_secret=settings.gateway_secret,
+        suggestions=settings.field_suggestions,
     )
 
     return Starlette(

@@ -60,6 +60,7 @@ class MemoryBudget:
         self._lock = asyncio.Lock()
 
     async def spend(self, caller: str, cost: int, now: datetime) -> BudgetState:
+        cost = max(cost, 0)
         start, end = window_of(now)
         async with self._lock:
             self._spent = {key: v for key, v in self._spent.items() if key[1] == start}
@@ -92,7 +93,7 @@ class PostgresBudget:
 
     async def spend(self, caller: str, cost: int, now: datetime) -> BudgetState:
         with not_counted():
-            return await self._spend(caller, cost, now)
+            return await self._spend(caller, max(cost, 0), now)
 
     async def _spend(self, caller: str, cost: int, now: datetime) -> BudgetState:
         start, end = window_of(now)

@@ -2,7 +2,8 @@
 
 The ETag is a digest of the body, so it changes exactly when what the caller would see
 changes; a matching ``If-None-Match`` gets ``304 Not Modified`` without the body. Requests
-that carry credentials, and responses that carry errors, are never cached.
+that carry credentials, responses that carry errors, and answers that are the caller's own
+(``rateLimit``, the gateway's ``_service``) are never cached.
 """
 
 from __future__ import annotations
@@ -51,12 +52,17 @@ class GraphQLGetCaching:
                 return
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
-                await self._finish(start, b"".join(chunks), headers, send)
+                await self._finish(scope, start, b"".join(chunks), headers, send)
 
         await self.app(scope, receive, buffer)
 
     async def _finish(
-        self, start: Message | None, body: bytes, request: dict[bytes, bytes], send: Send
+        self,
+        scope: Scope,
+        start: Message | None,
+        body: bytes,
+        request: dict[bytes, bytes],
+        send: Send,
     ) -> None:
         assert start is not None
         response_headers = list(start.get("headers", []))
@@ -65,8 +71,9 @@ class GraphQLGetCaching:
             await send(start)
             await send({"type": "http.response.body", "body": body})
             return
-        if _has_errors(body):
-            # a refusal (a spent budget, say) is the caller's own: never share or keep it
+        private = scope.get("state", {}).get("hub_private") or b"x-gateway-secret" in request
+        if private or _has_errors(body):
+            # the caller's own answer (its budget, the gateway's schema, a refusal)
             no_store = [(k, v) for k, v in response_headers if k.lower() != b"cache-control"]
             no_store.append((b"cache-control", b"no-store"))
             await send({**start, "headers": no_store})
@@ -76,7 +83,7 @@ class GraphQLGetCaching:
         response_headers += [
             (b"etag", etag),
             (b"cache-control", f"public, max-age={self.max_age}".encode()),
-            (b"vary", b"Accept, Origin"),
+            (b"vary", b"Accept"),
         ]
         matches = request.get(b"if-none-match", b"")
         if etag in [tag.strip() for tag in matches.split(b",")] or matches.strip() == b"*":

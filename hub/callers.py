@@ -21,14 +21,32 @@ def _trusted(address: str, proxies: Sequence[Network]) -> bool:
     return any(ip in network for network in proxies)
 
 
+def _address(hop: str) -> str | None:
+    """The IP address in an ``X-Forwarded-For`` entry (a port or brackets removed)."""
+    text = hop.strip()
+    if text.startswith("[") and "]" in text:
+        text = text[1 : text.index("]")]
+    elif text.count(":") == 1:
+        text = text.split(":", 1)[0]
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
+
+
 def client_address(peer: str | None, forwarded_for: str | None, proxies: Sequence[Network]) -> str:
     """The caller's address: the peer's, or, when the peer is a trusted proxy, the nearest
-    address in ``X-Forwarded-For`` that is not itself a trusted proxy."""
+    address in ``X-Forwarded-For`` that is not itself a trusted proxy. An entry that is not an
+    address ends the walk: the address to its right (the last one a trusted proxy vouched
+    for) is the caller."""
     address = peer or "unknown"
     if not forwarded_for or not _trusted(address, proxies):
         return address
-    for hop in reversed([part.strip() for part in forwarded_for.split(",") if part.strip()]):
-        if not _trusted(hop, proxies):
-            return hop
-        address = hop
+    for hop in reversed(forwarded_for.split(",")):
+        found = _address(hop)
+        if found is None:
+            return address
+        if not _trusted(found, proxies):
+            return found
+        address = found
     return address

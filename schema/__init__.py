@@ -17,13 +17,15 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.extensions.tracing import ApolloFederationTracingExtension
+from strawberry.federation.schema import FederationAny
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, Info
 
 from hub.budget import CostBudget
+from hub.errors import InvalidInput
 from schema.countries import Country, CountryQueries
 from schema.debug import QueryStats
-from schema.errors import ErrorPolicy
+from schema.errors import error_policy
 from schema.limits import (
     GatewayOnlySdl,
     LimitSettings,
@@ -53,12 +55,35 @@ class Query(
 
 
 class HubSchema(strawberry.federation.Schema):
-    """Strawberry's schema minus its own error logging: ``ErrorPolicy`` logs what is a bug."""
+    """Strawberry's federation schema with the hub's checks of gateway input; its own error
+    logging is off, since the error policy logs what is a bug."""
+
+    def entities_resolver(
+        self, info: Info, representations: list[FederationAny]
+    ) -> list[FederationAny]:
+        """Refuse malformed representations as the caller's mistake, not as a bug."""
+        for index, representation in enumerate(representations):
+            if (
+                not isinstance(representation, dict)
+                or representation.get("__typename") not in ENTITY_TYPES
+                or not isinstance(representation.get("id"), str)
+                or set(representation) != {"__typename", "id"}
+            ):
+                raise InvalidInput(
+                    f"representation {index} must be {{__typename, id}} of "
+                    f"{', '.join(ENTITY_TYPES)}",
+                    code="INVALID_REPRESENTATION",
+                    field=("representations", str(index)),
+                )
+        return super().entities_resolver(info, representations)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         return None
+
+
+ENTITY_TYPES = ("Pledge", "Organisation", "Country")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +109,7 @@ def build_schema(options: SchemaOptions | None = None) -> HubSchema:
     options = options or SchemaOptions()
     limits = LimitSettings(options.max_cost, options.budget, options.max_root_fields)
     extensions: list[Any] = [
-        ErrorPolicy,
+        error_policy(suggestions=options.field_suggestions),
         persisted_queries(options.query_store),
         lambda: MaxTokensLimiter(max_token_count=options.max_tokens),
         lambda: QueryDepthLimiter(max_depth=options.max_depth),
@@ -92,10 +117,10 @@ def build_schema(options: SchemaOptions | None = None) -> HubSchema:
         lambda: AddValidationRules([root_field_rule(options.max_root_fields)]),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
-        cost_limiter(limits),
     ]
     if not options.introspection:
         extensions += [DisableIntrospection, GatewayOnlySdl]
+    extensions.append(cost_limiter(limits))
     if options.tracing:
         extensions.append(ApolloFederationTracingExtension)
     if options.debug:

@@ -55,11 +55,11 @@ def _size(parent: str, field_name: str, return_type: Any, arguments: Mapping[str
         return 1  # the connection's first/last counted these already
     if get_named_type(return_type).name.endswith("Connection"):
         requested = arguments.get("first") or arguments.get("last") or MAX_LIST
-        return min(int(requested), MAX_LIST)
+        return max(1, min(int(requested), MAX_LIST))  # out-of-range sizes are refused later
     if field_name == "nodes":
-        return min(len(arguments.get("ids") or []), MAX_LIST)
+        return max(1, min(len(arguments.get("ids") or []), MAX_LIST))
     if field_name == "_entities":
-        return min(len(arguments.get("representations") or []), MAX_LIST)
+        return max(1, min(len(arguments.get("representations") or []), MAX_LIST))
     if isinstance(get_nullable_type(return_type), GraphQLList):
         return UNBOUNDED_LIST
     return 1
@@ -76,6 +76,7 @@ class _Coster:
         self.fragments = fragments
         self.variables = variables
         self.oversized: list[str] = []
+        self.names: set[str] = set()
 
     def selections(self, parent: GraphQLNamedType, selection_set: SelectionSetNode | None) -> int:
         if selection_set is None:
@@ -96,6 +97,7 @@ class _Coster:
         return total
 
     def field(self, parent: GraphQLNamedType, node: FieldNode) -> int:
+        self.names.add(node.name.value)
         fields = getattr(parent, "fields", {})
         definition = fields.get(node.name.value)
         if definition is None:
@@ -120,6 +122,7 @@ class Cost:
 
     total: int
     oversized: list[str]
+    fields: set[str]
 
 
 def operation_cost(
@@ -149,4 +152,4 @@ def operation_cost(
     values = coerced if isinstance(coerced, VariableValues) else None
     coster = _Coster(schema, fragments, values)
     total = coster.selections(root, chosen[0].selection_set)
-    return Cost(total, coster.oversized)
+    return Cost(total, coster.oversized, coster.names)

@@ -8,8 +8,9 @@ under the same id.
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import structlog
 from graphql import GraphQLError
@@ -20,11 +21,21 @@ from hub.errors import HubError
 log = structlog.get_logger("hub.graphql")
 
 
-def to_graphql_error(error: GraphQLError) -> GraphQLError:
-    """The error the caller sees for ``error``."""
+SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
+
+
+def to_graphql_error(error: GraphQLError, *, suggestions: bool = False) -> GraphQLError:
+    """The error the caller sees for ``error``; "Did you mean …?" hints only if asked for."""
     original = error.original_error
     if original is None or isinstance(original, GraphQLError):
-        return error
+        if suggestions or not SUGGESTION.search(error.message):
+            return error
+        return GraphQLError(
+            SUGGESTION.sub("", error.message),
+            nodes=error.nodes,
+            path=error.path,
+            extensions=error.extensions,
+        )
     if isinstance(original, HubError):
         return GraphQLError(
             original.message,
@@ -48,11 +59,16 @@ def to_graphql_error(error: GraphQLError) -> GraphQLError:
     )
 
 
-class ErrorPolicy(SchemaExtension):
-    """Applies ``to_graphql_error`` to every error of an operation's result."""
+def error_policy(*, suggestions: bool) -> Callable[[], SchemaExtension]:
+    """A factory of the extension applying ``to_graphql_error`` to every error of a result."""
 
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if result is not None and result.errors:
-            result.errors = [to_graphql_error(error) for error in result.errors]
+    class ErrorPolicy(SchemaExtension):
+        def on_operation(self) -> Iterator[None]:
+            yield
+            result = self.execution_context.result
+            if result is not None and result.errors:
+                result.errors = [
+                    to_graphql_error(error, suggestions=suggestions) for error in result.errors
+                ]
+
+    return ErrorPolicy

@@ -81,6 +81,17 @@ def root_field_rule(limit: int) -> type[ValidationRule]:
     return RootFieldLimit
 
 
+PER_CALLER_FIELDS = frozenset({"rateLimit", "_service"})
+"""Fields whose answer is the caller's own: a response with them is never shared by caches."""
+
+
+def keep_private(context: Any) -> None:
+    """Mark the request so the HTTP cache layer sends ``Cache-Control: no-store``."""
+    request = getattr(context, "request", None)
+    if request is not None:
+        request.scope.setdefault("state", {})["hub_private"] = True
+
+
 def _refusal(message: str, extensions: dict[str, Any]) -> ExecutionResult:
     return ExecutionResult(data=None, errors=[GraphQLError(message, extensions=extensions)])
 
@@ -102,6 +113,8 @@ def cost_limiter(settings: LimitSettings) -> Callable[[], SchemaExtension]:
                 yield
                 return
             cost = costed.total
+            if costed.fields & PER_CALLER_FIELDS:
+                keep_private(context.context)
             if costed.oversized:
                 context.result = _refusal(
                     costed.oversized[0], {"code": "TOO_MANY_IDS", "limit": MAX_LIST}
@@ -126,6 +139,7 @@ def cost_limiter(settings: LimitSettings) -> Callable[[], SchemaExtension]:
                         {
                             "code": "BUDGET_EXCEEDED",
                             "cost": cost,
+                            "limit": state.limit,
                             "remaining": state.remaining,
                             "resetAt": state.reset_at.isoformat(),
                         },

@@ -106,3 +106,27 @@ async def test_entities_take_at_most_a_hundred_representations(database_url: str
     [error] = body["errors"]
     assert error["message"] == "_entities has 101 items; the limit is 100"
     assert error["extensions"] == {"code": "TOO_MANY_IDS", "limit": 100}
+
+
+async def test_malformed_representations_are_the_callers_mistake(database_url: str) -> None:
+    async with graphql(database_url) as client:
+        for bad in ({"__typename": "Nope", "id": "x"}, {"__typename": "Pledge"}, {"id": "3"}):
+            body = await client.post(ENTITIES, representations=[bad])
+            [error] = body["errors"]
+            assert error["extensions"]["code"] == "INVALID_REPRESENTATION", error
+            assert error["extensions"]["field"] == ["representations", "0"]
+
+
+async def test_per_caller_answers_are_never_cached(database_url: str) -> None:
+    settings = Settings(database_url=database_url, introspection=False, gateway_secret="s3cret")
+    async with running_hub(settings) as base, httpx.AsyncClient(base_url=base) as client:
+        sdl = await client.get(
+            "/graphql",
+            params={"query": "{ _service { sdl } }"},
+            headers={"x-gateway-secret": "s3cret"},
+        )
+        budget = await client.get("/graphql", params={"query": "{ rateLimit { remaining } }"})
+    for private in (sdl, budget):
+        assert private.status_code == 200
+        assert private.headers["cache-control"] == "no-store"
+        assert "etag" not in private.headers

@@ -99,3 +99,24 @@ async def test_budgets_are_shared_by_every_process_on_postgresql(database_url: s
     async with graphql(database_url, settings=settings) as two:
         second = await two.data(query)
     assert (first["rateLimit"]["remaining"], second["rateLimit"]["remaining"]) == (28, 6)
+
+
+async def test_negative_sizes_neither_lower_the_cost_nor_refill_the_budget(
+    database_url: str,
+) -> None:
+    settings = Settings(database_url=database_url, anonymous_cost_per_hour=50)
+    query = "{ rateLimit { remaining } pledges(last: -1000000) { edges { node { title } } } }"
+    async with graphql(database_url, settings=settings) as client:
+        refused = await client.post(query)
+        after = await client.data("{ rateLimit { cost remaining } }")
+    assert refused["errors"][0]["extensions"]["code"] == "PAGE_SIZE_OUT_OF_RANGE"
+    assert after["rateLimit"]["remaining"] <= 50
+
+
+async def test_suggestions_are_removed_from_every_kind_of_error(database_url: str) -> None:
+    async with graphql(database_url) as client:
+        argument = await client.post("{ pledges(frist: 1) { totalCount } }")
+        type_name = await client.post("query($f: PledgeFilterInpt) { rateLimit { cost } }")
+    for body in (argument, type_name):
+        assert "Did you mean" not in json.dumps(body)
+        assert body["errors"]
