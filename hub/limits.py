@@ -25,20 +25,32 @@ class BodyTooLarge(Exception):
 
 
 class RequestGuard:
-    """Refuses bodies over ``max_body_bytes`` (413) and CSRF-able POSTs to GraphQL (400)."""
+    """Refuses bodies (413) and query strings (414) over ``max_body_bytes``, and CSRF-able
+    POSTs (400), whose content type is simple or not one media type at all."""
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if len(scope.get("query_string", b"")) > self.max_body_bytes:
+            size = len(scope["query_string"])
+            await _refuse(
+                scope, receive, send, 414, "QUERY_STRING_TOO_LONG",
+                f"the query string has {size} bytes; the limit is {self.max_body_bytes}",
+            )  # fmt: skip
+            return
+        if scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
         content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
         media_type = content_type.split(";")[0].strip()
-        if media_type in SIMPLE_CONTENT_TYPES and not any(h in headers for h in PREFLIGHT_HEADERS):
+        simple = media_type in SIMPLE_CONTENT_TYPES or "," in media_type
+        if simple and not any(h in headers for h in PREFLIGHT_HEADERS):
             await _refuse(
                 scope, receive, send, 400, "CSRF_REFUSED",
                 f"a POST with content type {media_type} could come from another site: send "

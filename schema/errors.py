@@ -23,18 +23,27 @@ log = structlog.get_logger("hub.graphql")
 
 SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
+LIMIT_CODES = (
+    (re.compile(r"exceeds maximum operation depth"), "DEPTH_LIMIT"),
+    (re.compile(r"aliases found\. Allowed"), "ALIAS_LIMIT"),
+    (re.compile(r"more than \d+ tokens"), "TOKEN_LIMIT"),
+)
+"""Strawberry's own limiters say which limit and value; these give their errors a code."""
+
 
 def to_graphql_error(error: GraphQLError, *, suggestions: bool = False) -> GraphQLError:
     """The error the caller sees for ``error``; "Did you mean …?" hints only if asked for."""
     original = error.original_error
     if original is None or isinstance(original, GraphQLError):
-        if suggestions or not SUGGESTION.search(error.message):
+        message = error.message if suggestions else SUGGESTION.sub("", error.message)
+        code = next((c for pattern, c in LIMIT_CODES if pattern.search(message)), None)
+        if message == error.message and (code is None or error.extensions):
             return error
         return GraphQLError(
-            SUGGESTION.sub("", error.message),
+            message,
             nodes=error.nodes,
             path=error.path,
-            extensions=error.extensions,
+            extensions=error.extensions or ({"code": code} if code else None),
         )
     if isinstance(original, HubError):
         return GraphQLError(

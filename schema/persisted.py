@@ -20,11 +20,13 @@ MAX_DOCUMENT_BYTES = 64_000
 
 
 class QueryStore:
-    """A bounded map from SHA-256 hashes to query documents, least recently used out first."""
+    """A map from SHA-256 hashes to query documents, bounded in bytes, least recently used
+    out first (anyone can mint hashes, so the bound is what keeps memory flat)."""
 
-    def __init__(self, size: int = 2_000) -> None:
-        self.size = size
+    def __init__(self, max_bytes: int = 4_000_000) -> None:
+        self.max_bytes = max_bytes
         self._documents: OrderedDict[str, str] = OrderedDict()
+        self._bytes = 0
         self._lock = Lock()
 
     def get(self, digest: str) -> str | None:
@@ -36,10 +38,14 @@ class QueryStore:
 
     def put(self, digest: str, document: str) -> None:
         with self._lock:
+            if digest in self._documents:
+                self._documents.move_to_end(digest)
+                return
             self._documents[digest] = document
-            self._documents.move_to_end(digest)
-            while len(self._documents) > self.size:
-                self._documents.popitem(last=False)
+            self._bytes += len(document)
+            while self._bytes > self.max_bytes and self._documents:
+                _, dropped = self._documents.popitem(last=False)
+                self._bytes -= len(dropped)
 
 
 def persisted_queries(store: QueryStore) -> Callable[[], SchemaExtension]:

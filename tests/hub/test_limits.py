@@ -21,7 +21,13 @@ def settings(database_url: str) -> Settings:
 
 @pytest.mark.parametrize(
     "content_type",
-    ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"],
+    [
+        "text/plain",
+        "TEXT/PLAIN; charset=utf-8",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "text/plain, application/json",
+    ],
 )
 async def test_simple_cross_site_posts_are_refused(settings: Settings, content_type: str) -> None:
     async with running_hub(settings) as base, httpx.AsyncClient(base_url=base) as client:
@@ -36,7 +42,7 @@ async def test_simple_cross_site_posts_are_refused(settings: Settings, content_t
     assert refused.status_code == 400
     [error] = refused.json()["errors"]
     assert error["extensions"] == {"code": "CSRF_REFUSED"}
-    assert content_type.split(";")[0] in error["message"]
+    assert content_type.split(";")[0].lower() in error["message"]
     assert allowed.status_code != 400 or "CSRF" not in allowed.text
 
 
@@ -93,3 +99,11 @@ async def test_cors_allows_listed_origins_only(settings: Settings) -> None:
     assert "access-control-allow-origin" not in other.headers
     assert simple.headers["access-control-allow-origin"] == ORIGIN
     assert "x-request-id" in simple.headers["access-control-expose-headers"]
+
+
+async def test_overlong_query_strings_are_refused(settings: Settings) -> None:
+    query = "{ pledges(first: 1) { totalCount } }" + " " * 3_000
+    async with running_hub(settings) as base, httpx.AsyncClient(base_url=base) as client:
+        response = await client.get("/graphql", params={"query": query})
+    assert response.status_code == 414
+    assert response.json()["errors"][0]["extensions"] == {"code": "QUERY_STRING_TOO_LONG"}

@@ -9,6 +9,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.settings import Settings
+from schema.persisted import QueryStore
 from tests.fixtures.factories import add_member, add_published_pledge
 from tests.fixtures.server import running_hub
 
@@ -66,3 +67,14 @@ async def test_anonymous_gets_carry_an_etag_that_follows_the_data(
     assert "etag" not in posted.headers
     assert failed.headers["cache-control"] == "no-store"
     assert "etag" not in failed.headers
+
+
+def test_the_persisted_query_store_is_bounded_in_bytes() -> None:
+    store = QueryStore(max_bytes=100)
+    store.put("a", "x" * 60)
+    store.put("b", "y" * 30)
+    store.get("a")
+    store.put("c", "z" * 30)
+    assert store.get("b") is None, "the least recently used document goes first"
+    assert store.get("a") == "x" * 60
+    assert store.get("c") == "z" * 30

@@ -33,9 +33,12 @@ async def test_limits_refuse_hostile_operations(database_url: str) -> None:
         many = await client.post(roots)
         costly = await client.post(nest(2))
     assert "exceeds maximum operation depth of 12" in depth["errors"][0]["message"]
+    assert depth["errors"][0]["extensions"] == {"code": "DEPTH_LIMIT"}
     assert flood["errors"][0]["message"] == "31 aliases found. Allowed: 30"
+    assert flood["errors"][0]["extensions"] == {"code": "ALIAS_LIMIT"}
     assert spread["errors"][0]["message"] == "40 aliases found. Allowed: 30"
     assert "more than 2000 tokens" in long["errors"][0]["message"]
+    assert long["errors"][0]["extensions"] == {"code": "TOKEN_LIMIT"}
     assert many["errors"][0]["message"] == "the operation has 11 root fields; the limit is 10"
     [error] = costly["errors"]
     assert error["message"] == "the operation costs 2040401; the limit is 50000"
