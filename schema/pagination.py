@@ -12,7 +12,7 @@ import strawberry
 from strawberry import relay
 
 from hub.errors import InvalidInput
-from hub.pagination import Slice, Window, window
+from hub.pagination import Slice, Window
 
 C = TypeVar("C")
 M = TypeVar("M")
@@ -99,19 +99,4 @@ def build_connection(
             end_cursor=edges[-1].cursor if edges else None,
         ),
         total_count=span.total,
-    )
-
-
-def slice_list(
-    connection_type: Callable[..., C],
-    items: Sequence[M],
-    request: Slice,
-    *,
-    kind: str,
-    to_node: Callable[[M], Any],
-) -> C:
-    """A connection over a list already in memory (nested lists loaded whole per batch)."""
-    span = window(request, len(items))
-    return build_connection(
-        connection_type, items[span.start : span.end], span, kind=kind, to_node=to_node
     )
