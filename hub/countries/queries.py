@@ -13,6 +13,7 @@ from hub.countries.models import Country, CountryGroup, CountryGroupMembership
 from hub.countries.service import member_on
 from hub.pagination import Slice, Window, window
 from hub.pledges.models import Pledge, PledgeTargetCountry
+from hub.search import contains_text
 from hub.visibility import Viewer, pledge_visible
 
 
@@ -47,9 +48,7 @@ def _conditions(criteria: CountryFilter, today: date) -> list[ColumnElement[bool
             )
         )
     if criteria.text:
-        escaped = criteria.text.strip().lower().replace("\\", "\\\\")
-        escaped = escaped.replace("%", "\\%").replace("_", "\\_")
-        found.append(func.lower(Country.name).like(f"%{escaped}%", escape="\\"))
+        found.append(contains_text(Country.name, criteria.text))
     return found
 
 

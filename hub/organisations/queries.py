@@ -15,6 +15,7 @@ from hub.endorsements.models import Endorsement
 from hub.organisations.models import MembershipStatus, Organisation, OrganisationType
 from hub.pagination import Slice, Window, window
 from hub.pledges.models import Pledge
+from hub.search import contains_text
 from hub.visibility import Viewer, endorsement_visible, pledge_visible
 
 
@@ -60,9 +61,7 @@ def _conditions(criteria: OrganisationFilter, members_only: bool) -> list[Column
     if criteria.headquarters_countries:
         found.append(Organisation.headquarters_country.in_(criteria.headquarters_countries))
     if criteria.text:
-        escaped = criteria.text.strip().lower().replace("\\", "\\\\")
-        escaped = escaped.replace("%", "\\%").replace("_", "\\_")
-        found.append(func.lower(Organisation.name).like(f"%{escaped}%", escape="\\"))
+        found.append(contains_text(Organisation.name, criteria.text))
     return found
 
 

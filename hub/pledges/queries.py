@@ -31,6 +31,7 @@ from hub.pledges.models import (
     PledgeType,
     PublicationStatus,
 )
+from hub.search import contains_text
 from hub.visibility import Viewer, endorsement_visible, pledge_visible
 
 
@@ -74,10 +75,6 @@ class PledgeFilter:
     usd_max_minor: int | None = None
     announced_from: date | None = None
     announced_to: date | None = None
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _endorsed(viewer: Viewer, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -151,11 +148,10 @@ def conditions(viewer: Viewer, criteria: PledgeFilter) -> list[ColumnElement[boo
             )
         )
     if criteria.text:
-        pattern = f"%{_escape_like(criteria.text.strip().lower())}%"
         found.append(
             or_(
-                func.lower(Pledge.title).like(pattern, escape="\\"),
-                func.lower(Pledge.description).like(pattern, escape="\\"),
+                contains_text(Pledge.title, criteria.text),
+                contains_text(Pledge.description, criteria.text),
             )
         )
     if criteria.usd_min_minor is not None:
