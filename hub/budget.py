@@ -98,23 +98,26 @@ class PostgresBudget:
     async def _spend(self, caller: str, cost: int, now: datetime) -> BudgetState:
         start, end = window_of(now)
         async with self._session_factory() as session:
-            if cost > self.limit:
-                spent = await self._spent(session, caller, start)
-                return BudgetState(False, self.limit, max(0, self.limit - spent), end)
-            row = await session.execute(
-                UPSERT, {"caller": caller, "start": start, "cost": cost, "limit": self.limit}
-            )
-            spent_now = row.scalar()
-            await session.execute(
-                text("DELETE FROM cost_budget_windows WHERE window_start < :start"),
-                {"start": start - timedelta(hours=1)},
+            spent_now = None
+            if cost <= self.limit:
+                row = await session.execute(
+                    UPSERT, {"caller": caller, "start": start, "cost": cost, "limit": self.limit}
+                )
+                spent_now = row.scalar()
+            if spent_now == cost:
+                # the caller's first spend in this hour: its older windows are done with
+                await session.execute(
+                    text("DELETE FROM cost_budget_windows WHERE caller = :c AND window_start < :s"),
+                    {"c": caller, "s": start},
+                )
+            spent = (
+                int(spent_now)
+                if spent_now is not None
+                else await self._spent(session, caller, start)
             )
             await session.commit()
-        if spent_now is None:
-            async with self._session_factory() as session:
-                spent = await self._spent(session, caller, start)
-            return BudgetState(False, self.limit, max(0, self.limit - spent), end)
-        return BudgetState(True, self.limit, max(0, self.limit - int(spent_now)), end)
+        remaining = max(0, self.limit - spent)
+        return BudgetState(spent_now is not None, self.limit, remaining, end)
 
     @staticmethod
     async def _spent(session: AsyncSession, caller: str, start: datetime) -> int:
