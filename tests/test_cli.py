@@ -216,7 +216,7 @@ def test_reference_rates_and_demo_commands(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "command",
     [[], ["serve"], ["migrate"], ["version"], ["countries", "load"], ["fx", "load"],
-     ["demo-data"]],
+     ["demo-data"], ["schema", "print"]],
 )  # fmt: skip
 def test_every_command_has_help(command: list[str]) -> None:
     result = hub(hub_env(), *command, "--help")
