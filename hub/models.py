@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hub.auth.models import OAuthClient, RevokedToken
 from hub.budget import CostBudgetWindow
 from hub.countries.models import (
     ChangeKind,
@@ -13,6 +14,7 @@ from hub.countries.models import (
 )
 from hub.db import Base
 from hub.endorsements.models import Endorsement, EndorsementRole, EndorsementStatus, Role
+from hub.keys.models import KeyPurpose, ServerKey
 from hub.money.models import CurrencyRecord, ExchangeRate, MoneyFlow, TransactionKind
 from hub.organisations.models import (
     MembershipStatus,
@@ -59,9 +61,11 @@ __all__ = [
     "FocusArea",
     "ImplementationStatus",
     "Indicator",
+    "KeyPurpose",
     "Measure",
     "MembershipStatus",
     "MoneyFlow",
+    "OAuthClient",
     "Organisation",
     "OrganisationIdentifier",
     "OrganisationType",
@@ -76,7 +80,9 @@ __all__ = [
     "ProgressValue",
     "PublicationStatus",
     "ReportStatus",
+    "RevokedToken",
     "Role",
+    "ServerKey",
     "Target",
     "TransactionKind",
 ]

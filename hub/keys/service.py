@@ -1,0 +1,107 @@
+"""The one place that holds the hub's keys: it makes, rotates, publishes and opens them.
+
+Private keys are sealed by the vault before they reach the database; public keys are
+stored as JWKs, ready to publish. Token signing is the first purpose; the audit ledger and
+connector secrets will keep their keys here too.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from joserfc.jwk import RSAKey
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.integrity import flush
+from hub.keys.models import KeyPurpose, ServerKey
+from hub.keys.rotation import is_published, plan_rotation, signing_key
+from hub.keys.vault import Vault
+
+SIGNING_ALGORITHM = "RS256"
+"""RS256: what every JOSE library and identity provider verifies. (EdDSA is deprecated by
+RFC 9864 in favour of algorithm names that few verifiers know yet.)"""
+
+RSA_BITS = 2048
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    """An opened private key, ready to sign."""
+
+    kid: str
+    algorithm: str
+    key: RSAKey
+
+
+async def token_keys(session: AsyncSession) -> list[ServerKey]:
+    """Every token-signing key the hub has held, oldest first."""
+    found = await session.scalars(
+        select(ServerKey)
+        .where(ServerKey.purpose == KeyPurpose.TOKEN_SIGNING)
+        .order_by(ServerKey.signs_from, ServerKey.kid)
+    )
+    return list(found)
+
+
+async def published_token_jwks(session: AsyncSession, now: datetime) -> list[dict[str, Any]]:
+    """The public JWKs verifiers should trust at ``now``."""
+    keys = await token_keys(session)
+    return [json.loads(key.public_jwk) for key in keys if is_published(key, now)]
+
+
+async def open_signing_key(session: AsyncSession, vault: Vault, now: datetime) -> SigningKey | None:
+    """The key that signs tokens at ``now``, opened; None when the hub has none."""
+    current = signing_key(await token_keys(session), now)
+    if current is None:
+        return None
+    private = json.loads(vault.open(current.private_key, what=f"signing key {current.kid}"))
+    return SigningKey(current.kid, current.algorithm, RSAKey.import_key(private))
+
+
+async def rotate_token_key(
+    session: AsyncSession,
+    vault: Vault,
+    now: datetime,
+    *,
+    publish_ahead: timedelta,
+    keep_after: timedelta,
+) -> ServerKey:
+    """Publish a new signing key now; it signs after ``publish_ahead``, and the keys it
+    replaces stay published until ``keep_after`` past that."""
+    keys = await token_keys(session)
+    rotation = plan_rotation(keys, now, publish_ahead, keep_after)
+    for key in keys:
+        if key.kid in rotation.retirements:
+            key.retires_at = rotation.retirements[key.kid]
+    key = _new_key(vault, now, rotation.signs_from)
+    session.add(key)
+    await flush(session)
+    return key
+
+
+async def ensure_token_key(session: AsyncSession, vault: Vault, now: datetime) -> ServerKey | None:
+    """A first signing key when the hub has none in service; None when it has one."""
+    if signing_key(await token_keys(session), now) is not None:
+        return None
+    return await rotate_token_key(
+        session, vault, now, publish_ahead=timedelta(0), keep_after=timedelta(0)
+    )
+
+
+def _new_key(vault: Vault, now: datetime, signs_from: datetime) -> ServerKey:
+    pair = RSAKey.generate_key(RSA_BITS, private=True, auto_kid=True)
+    public = {**pair.as_dict(private=False), "use": "sig", "alg": SIGNING_ALGORITHM}
+    sealed = vault.seal(json.dumps(pair.as_dict(private=True)).encode("utf-8"))
+    return ServerKey(
+        kid=pair.kid,
+        purpose=KeyPurpose.TOKEN_SIGNING,
+        algorithm=SIGNING_ALGORITHM,
+        public_jwk=json.dumps(public, sort_keys=True),
+        private_key=sealed,
+        created_at=now,
+        signs_from=signs_from,
+    )
