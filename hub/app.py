@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -19,11 +21,17 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
 from hub import graphiql
+from hub.auth.endpoints import OAuthEndpoints
+from hub.auth.principal import ANONYMOUS
+from hub.auth.trust import build_validator
+from hub.auth.validation import TokenValidator
 from hub.budget import budget_for
 from hub.caching import GraphQLGetCaching
 from hub.callers import Network, client_address, parse_networks
 from hub.db import create_engine, create_session_factory
+from hub.errors import Unauthenticated
 from hub.health import healthz, readyz
+from hub.keys.vault import Vault
 from hub.limits import RequestGuard
 from hub.middleware import RequestLogMiddleware
 from hub.migrate import head_revision
@@ -43,12 +51,14 @@ class HubGraphQL(GraphQL[Context, None]):
         *,
         graphiql: bool,
         graphiql_assets: Path,
+        validator: TokenValidator,
         proxies: list[Network],
         gateway_secret: str | None,
         suggestions: bool,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
         self.graphiql_assets = graphiql_assets
+        self.validator = validator
         self.proxies = proxies
         self.gateway_secret = gateway_secret
         self.suggestions = suggestions
@@ -57,6 +67,8 @@ class HubGraphQL(GraphQL[Context, None]):
         return graphiql.page_response(self.graphiql_assets)
 
     async def get_context(self, request: Any, response: Any = None) -> Context:
+        """The request's principal is checked here, once; a refused token refuses the
+        operation (see schema.auth) and gets RFC 6750's challenge header."""
         app = request.scope["app"]
         peer = request.client.host if request.client else None
         caller = client_address(peer, request.headers.get("x-forwarded-for"), self.proxies)
@@ -64,8 +76,21 @@ class HubGraphQL(GraphQL[Context, None]):
         gateway = self.gateway_secret is not None and hmac.compare_digest(
             presented.encode(), self.gateway_secret.encode()
         )
+        principal, refused = ANONYMOUS, None
+        try:
+            principal = await self.validator.principal(request.headers.get("authorization"))
+        except Unauthenticated as refusal:
+            refused = refusal
+            if response is not None:
+                response.headers["WWW-Authenticate"] = bearer_challenge(refusal)
+        if not principal.anonymous:
+            # a budget per client; the digest keeps long issuer URLs within the key's size
+            who = f"{principal.issuer} {principal.client_id}".encode()
+            caller = f"client:{hashlib.sha256(who).hexdigest()[:32]}"
         return Context(
             session_factory=app.state.session_factory,
+            principal=principal,
+            refused=refused,
             caller=caller,
             gateway=gateway,
             request=request,
@@ -92,6 +117,12 @@ class HubGraphQL(GraphQL[Context, None]):
         return parsed
 
 
+def bearer_challenge(refused: Unauthenticated) -> str:
+    """RFC 6750's ``WWW-Authenticate`` value for a refused token."""
+    description = refused.message.replace("\\", "").replace('"', "'")
+    return f'Bearer realm="p2c-hub", error="invalid_token", error_description="{description}"'
+
+
 def schema_sdl() -> str:
     """The schema partners build on, as SDL (committed as schema/schema.graphql)."""
     return build_schema().as_str() + "\n"
@@ -104,6 +135,9 @@ def create_app(settings: Settings) -> Starlette:
     if settings.debug:
         instrument(engine)
     session_factory = create_session_factory(engine)
+    jwks_http = httpx.AsyncClient(timeout=5.0, follow_redirects=False)
+    validator = build_validator(settings, session_factory, jwks_http)
+    proxies = parse_networks(settings.trusted_proxies)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -113,6 +147,7 @@ def create_app(settings: Settings) -> Starlette:
         try:
             yield
         finally:
+            await jwks_http.aclose()
             await engine.dispose()
 
     options = SchemaOptions(
@@ -131,14 +166,30 @@ def create_app(settings: Settings) -> Starlette:
         build_schema(options),
         graphiql=settings.graphiql,
         graphiql_assets=settings.graphiql_assets_dir,
-        proxies=parse_networks(settings.trusted_proxies),
+        validator=validator,
+        proxies=proxies,
         gateway_secret=settings.gateway_secret,
         suggestions=settings.field_suggestions,
+    )
+
+    oauth = OAuthEndpoints(
+        settings=settings,
+        session_factory=session_factory,
+        validator=validator,
+        vault=Vault([key.get_secret_value() for key in settings.key_encryption_keys]),
+        proxies=proxies,
+        client_budget=budget_for(
+            settings.database_url, settings.token_requests_per_client_per_hour, session_factory
+        ),
+        address_budget=budget_for(
+            settings.database_url, settings.token_requests_per_address_per_hour, session_factory
+        ),
     )
 
     return Starlette(
         debug=settings.debug,
         routes=[
+            *oauth.routes(),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -154,11 +205,18 @@ def create_app(settings: Settings) -> Starlette:
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST"],
-                allow_headers=["content-type", "apollo-require-preflight", "x-request-id"],
-                expose_headers=["x-request-id", "etag"],
+                allow_headers=[
+                    "authorization",
+                    "content-type",
+                    "apollo-require-preflight",
+                    "x-request-id",
+                ],
+                expose_headers=["x-request-id", "etag", "www-authenticate"],
                 max_age=600,
             ),
-            Middleware(RequestGuard, max_body_bytes=settings.max_body_bytes),
+            Middleware(
+                RequestGuard, max_body_bytes=settings.max_body_bytes, csrf_paths=("/graphql",)
+            ),
             Middleware(GraphQLGetCaching, path="/graphql", max_age=settings.cache_max_age),
         ],
         lifespan=lifespan,

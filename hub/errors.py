@@ -7,7 +7,8 @@ they can act on; the GraphQL layer maps every ``HubError`` to a user error in on
     HubError
     ├── InvalidInput      the caller sent something that can never be accepted
     ├── NotFound          a referenced record does not exist (or is not visible)
-    └── Conflict          the input clashes with what is stored (duplicates, versions)
+    ├── Conflict          the input clashes with what is stored (duplicates, versions)
+    └── Unauthenticated   the credentials presented were refused (a bad or revoked token)
 """
 
 from __future__ import annotations
@@ -39,3 +40,7 @@ class NotFound(HubError):
 
 class Conflict(HubError):
     default_code = "CONFLICT"
+
+
+class Unauthenticated(HubError):
+    default_code = "UNAUTHENTICATED"

@@ -26,11 +26,16 @@ class BodyTooLarge(Exception):
 
 class RequestGuard:
     """Refuses bodies (413) and query strings (414) over ``max_body_bytes``, and CSRF-able
-    POSTs (400), whose content type is simple or not one media type at all."""
+    POSTs (400) to ``csrf_paths``, whose content type is simple or not one media type at all.
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    The OAuth endpoints take form posts by design and are left out: they authenticate by
+    credentials in the request, never by a cookie a browser would add.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, csrf_paths: tuple[str, ...]) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.csrf_paths = csrf_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -50,7 +55,8 @@ class RequestGuard:
         content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
         media_type = content_type.split(";")[0].strip()
         simple = media_type in SIMPLE_CONTENT_TYPES or "," in media_type
-        if simple and not any(h in headers for h in PREFLIGHT_HEADERS):
+        guarded = scope["path"] in self.csrf_paths
+        if guarded and simple and not any(h in headers for h in PREFLIGHT_HEADERS):
             await _refuse(
                 scope, receive, send, 400, "CSRF_REFUSED",
                 f"a POST with content type {media_type} could come from another site: send "

@@ -44,3 +44,5 @@ def configure_logging(level: str) -> None:
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
     logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+    # authlib logs issued tokens at DEBUG: never let a token into the logs
+    logging.getLogger("authlib").setLevel(logging.INFO)

@@ -11,11 +11,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from cryptography.fernet import Fernet
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from hub.auth.issuers import MAX_LIFETIME_SECONDS, IssuerPolicy, is_secure_url
 from hub.callers import parse_networks
 from hub.graphiql import DEFAULT_ASSETS_DIR
 from hub.money.conversion import DEFAULT_MAX_RATE_AGE
@@ -90,6 +92,47 @@ class Settings(BaseSettings):
         le=366,
         description="How many days a rate's date may be from the date money is converted on.",
     )
+    public_url: str | None = Field(
+        default=None,
+        description="The hub's address as partners reach it (https://hub.example.org); it is "
+        "the issuer of its tokens. Default: http://HOST:PORT.",
+    )
+    token_audience: str | None = Field(
+        default=None, description="The aud of the hub's tokens. Default: the public URL."
+    )
+    access_token_lifetime_seconds: int = Field(
+        default=900, ge=60, le=MAX_LIFETIME_SECONDS, description="How long an access token lives."
+    )
+    token_leeway_seconds: int = Field(
+        default=30, ge=0, le=300, description="Clock skew allowed on exp, nbf and iat."
+    )
+    jwks_max_age_seconds: int = Field(
+        default=300,
+        ge=0,
+        le=86_400,
+        description="How long verifiers may cache the JWKS; a new key signs only after it.",
+    )
+    jwks_refresh_interval_seconds: int = Field(
+        default=30,
+        ge=0,
+        le=3_600,
+        description="Least time between two key-set refreshes caused by an unknown kid.",
+    )
+    key_encryption_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Fernet keys sealing the hub's private keys, comma-separated: the first "
+        "seals, every one opens (append the old key when rotating).",
+    )
+    token_requests_per_client_per_hour: int = Field(
+        default=600, ge=1, description="Token requests one client may make an hour."
+    )
+    token_requests_per_address_per_hour: int = Field(
+        default=6_000, ge=1, description="Token requests one IP address may make an hour."
+    )
+    external_issuers: list[IssuerPolicy] = Field(
+        default_factory=list,
+        description="Identity providers whose tokens the hub also accepts, as a JSON list.",
+    )
 
     @field_validator("database_url", "migration_database_url")
     @classmethod
@@ -125,6 +168,53 @@ class Settings(BaseSettings):
                 if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", str(origin)):
                     raise ValueError(f"{origin!r} is not an origin such as https://example.org")
         return value
+
+    @field_validator("key_encryption_keys", mode="before")
+    @classmethod
+    def _encryption_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        for key in value if isinstance(value, list) else []:
+            try:
+                Fernet(key.get_secret_value() if isinstance(key, SecretStr) else key)
+            except (ValueError, TypeError):
+                raise ValueError(
+                    "each key must be a Fernet key, 32 url-safe base64 bytes "
+                    "(p2c-hub keys generate-encryption-key prints one)"
+                ) from None
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not is_secure_url(value):
+            raise ValueError(f"{value!r} must be an https URL (http only on a loopback host)")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _issuer_known(self) -> Settings:
+        if self.public_url is None and not is_secure_url(f"http://{self.host}:{self.port}"):
+            raise ValueError(
+                f"HUB_PUBLIC_URL must be set when the hub binds to {self.host}: it is the "
+                "address partners reach it at, and the issuer of its tokens"
+            )
+        issuers = [self.issuer, *(policy.issuer for policy in self.external_issuers)]
+        repeated = {issuer for issuer in issuers if issuers.count(issuer) > 1}
+        if repeated:
+            raise ValueError(f"HUB_EXTERNAL_ISSUERS: {sorted(repeated)} named more than once")
+        return self
+
+    @property
+    def issuer(self) -> str:
+        """The ``iss`` of the hub's tokens, and the base of its OAuth endpoints."""
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def audience(self) -> str:
+        """The ``aud`` the hub's tokens carry and the hub requires."""
+        return self.token_audience or self.issuer
 
     @property
     def fx_max_rate_age(self) -> timedelta:

@@ -1,18 +1,23 @@
 """The one visibility rule: what a viewer may see of the pledge graph.
 
 Every query and loader that reads pledges, endorsements, targets, flows or progress reports
-takes its conditions from here, so nothing reaches a caller by a side path. Anonymous
-viewers see published and fulfilled pledges, and withdrawn ones that were once published
-(a public commitment does not silently disappear); accepted endorsements; progress reports
-that were not rejected; and targets and money flows of the pledges they see. Partner rights
-will widen these conditions here, and only here.
+takes its conditions from here, so nothing reaches a caller by a side path.
+
+- Anonymous viewers see published and fulfilled pledges, and withdrawn ones that were once
+  published (a public commitment does not silently disappear); accepted endorsements; progress
+  reports that were not rejected; and targets and money flows of the pledges they see.
+- A member (through a partner's or a connector's token) sees that too, and besides: the
+  pledges it leads and those it is invited to or endorses, drafts included; every endorsement
+  of the pledges it leads and each of its own, whatever their status; and the reports on the
+  pledges it leads and those it made itself, rejected ones included.
+- The secretariat and auditors see everything.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select, true
 
 from hub.endorsements.models import Endorsement, EndorsementStatus
 from hub.pledges.models import Pledge, PublicationStatus
@@ -21,16 +26,19 @@ from hub.progress.models import ProgressReport, ReportStatus
 
 @dataclass(frozen=True, slots=True)
 class Viewer:
-    """Who is asking. Only the anonymous public exists so far."""
+    """Who is asking, as far as seeing goes: the public, one member, or everything."""
 
-    anonymous: bool = True
+    member_id: int | None = None
+    sees_all: bool = False
 
 
 PUBLIC = Viewer()
 
+TAKING_PART = (EndorsementStatus.INVITED, EndorsementStatus.ACCEPTED)
+"""Endorsement statuses that let a member see a pledge before it is public."""
 
-def pledge_visible(viewer: Viewer) -> ColumnElement[bool]:
-    """Pledges the viewer may see."""
+
+def _public_pledge() -> ColumnElement[bool]:
     return or_(
         Pledge.publication_status.in_([PublicationStatus.PUBLISHED, PublicationStatus.FULFILLED]),
         and_(
@@ -40,22 +48,60 @@ def pledge_visible(viewer: Viewer) -> ColumnElement[bool]:
     )
 
 
+def _led_by(member_id: int) -> Select[int]:
+    return select(Pledge.id).where(Pledge.lead_member_id == member_id)
+
+
+def pledge_visible(viewer: Viewer) -> ColumnElement[bool]:
+    """Pledges the viewer may see."""
+    if viewer.sees_all:
+        return true()
+    if viewer.member_id is None:
+        return _public_pledge()
+    taking_part = select(Endorsement.pledge_id).where(
+        Endorsement.organisation_id == viewer.member_id, Endorsement.status.in_(TAKING_PART)
+    )
+    return or_(
+        _public_pledge(), Pledge.lead_member_id == viewer.member_id, Pledge.id.in_(taking_part)
+    )
+
+
 def visible_pledge_ids(viewer: Viewer) -> Select[int]:
     """The ids of the pledges the viewer may see, as a subquery to filter by."""
     return select(Pledge.id).where(pledge_visible(viewer))
 
 
 def endorsement_visible(viewer: Viewer) -> ColumnElement[bool]:
-    """Endorsements the viewer may see: accepted ones, on pledges the viewer sees."""
-    return and_(
+    """Endorsements the viewer may see: accepted ones on pledges the viewer sees, and a
+    member's own and those of the pledges it leads."""
+    if viewer.sees_all:
+        return true()
+    accepted = and_(
         Endorsement.status == EndorsementStatus.ACCEPTED,
         Endorsement.pledge_id.in_(visible_pledge_ids(viewer)),
+    )
+    if viewer.member_id is None:
+        return accepted
+    return or_(
+        accepted,
+        Endorsement.organisation_id == viewer.member_id,
+        Endorsement.pledge_id.in_(_led_by(viewer.member_id)),
     )
 
 
 def report_visible(viewer: Viewer) -> ColumnElement[bool]:
-    """Progress reports the viewer may see: not rejected, on pledges the viewer sees."""
-    return and_(
+    """Progress reports the viewer may see: those not rejected on pledges the viewer sees,
+    and a member's own and those on the pledges it leads."""
+    if viewer.sees_all:
+        return true()
+    standing = and_(
         ProgressReport.status != ReportStatus.REJECTED,
         ProgressReport.pledge_id.in_(visible_pledge_ids(viewer)),
+    )
+    if viewer.member_id is None:
+        return standing
+    return or_(
+        standing,
+        ProgressReport.reporting_member_id == viewer.member_id,
+        ProgressReport.pledge_id.in_(_led_by(viewer.member_id)),
     )

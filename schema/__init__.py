@@ -23,6 +23,7 @@ from strawberry.types import ExecutionContext, Info
 
 from hub.budget import CostBudget
 from hub.errors import InvalidInput
+from schema.auth import RefuseUnauthenticated
 from schema.countries import Country, CountryQueries
 from schema.debug import QueryStats
 from schema.errors import error_policy
@@ -110,6 +111,7 @@ def build_schema(options: SchemaOptions | None = None) -> HubSchema:
     limits = LimitSettings(options.max_cost, options.budget, options.max_root_fields)
     extensions: list[Any] = [
         error_policy(suggestions=options.field_suggestions),
+        RefuseUnauthenticated,
         persisted_queries(options.query_store),
         lambda: MaxTokensLimiter(max_token_count=options.max_tokens),
         lambda: QueryDepthLimiter(max_depth=options.max_depth),

@@ -43,3 +43,33 @@ def test_values_come_from_hub_variables(monkeypatch: pytest.MonkeyPatch) -> None
 def test_bad_values_are_refused_with_the_reason(field: str, value: object, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         Settings.model_validate({field: value})
+
+
+def test_oauth_settings_name_the_issuer_and_refuse_what_would_break_tokens() -> None:
+    assert Settings().issuer == "http://127.0.0.1:8000"
+    assert Settings(port=9000).audience == "http://127.0.0.1:9000"
+    public = Settings(public_url="https://hub.example.org/", token_audience="p2c-hub")
+    assert (public.issuer, public.audience) == ("https://hub.example.org", "p2c-hub")
+    for values, message in [
+        ({"host": "0.0.0.0"}, "HUB_PUBLIC_URL must be set when the hub binds to 0.0.0.0"),
+        ({"public_url": "http://hub.example.org"}, "must be an https URL"),
+        ({"key_encryption_keys": "short"}, "must be a Fernet key"),
+        ({"access_token_lifetime_seconds": 7200}, "less than or equal to 3600"),
+        (
+            {"external_issuers": [{"issuer": "http://127.0.0.1:8000", "audience": "a",
+                                   "jwks_url": "https://idp.example/certs"}]},
+            "named more than once",
+        ),
+        (
+            {"external_issuers": [{"issuer": "x", "audience": "a",
+                                   "jwks_url": "http://idp.example/certs"}]},
+            "must be an https URL",
+        ),
+        (
+            {"external_issuers": [{"issuer": "x", "audience": "a", "algorithms": ["HS256"],
+                                   "jwks_url": "https://idp.example/certs"}]},
+            "Input should be 'RS256'",
+        ),
+    ]:  # fmt: skip
+        with pytest.raises(ValidationError, match=message):
+            Settings.model_validate(values)

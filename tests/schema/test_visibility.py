@@ -6,12 +6,19 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hub.auth.clients import create_client
+from hub.auth.scopes import ClientKind
 from hub.endorsements.models import Endorsement
+from hub.keys.service import ensure_token_key
 from hub.pledges.models import Pledge, PledgeFocusArea
+from hub.types import utcnow
+from tests.fixtures.oauth import VAULT, get_token, oauth_settings
+from tests.fixtures.server import running_hub
 from tests.schema.graph_data import Graph, build_graph
 from tests.schema.http import gid, graphql
 
@@ -218,3 +225,79 @@ async def test_stats_count_public_pledges_once_and_match_the_raw_rows(
     assert by_year["pledgeStats"]["groupsOverlap"] is False
     members = {g["key"]: g["memberCount"] for g in by_type["pledgeStats"]["groups"]}
     assert members == {"ACADEMIA": 1, "INTERNATIONAL_ORGANIZATION": 1, "PRIVATE_SECTOR": 1}
+
+
+SEEN = """
+{
+  pledges(first: 50) {
+    edges {
+      node {
+        title
+        endorsements { status organisation { name } }
+        progressReports { status }
+      }
+    }
+  }
+}
+"""
+
+
+def _seen(body: dict[str, Any]) -> dict[str, tuple[set[str], list[str]]]:
+    assert "errors" not in body, body
+    return {
+        edge["node"]["title"]: (
+            {f"{e['organisation']['name']} {e['status']}" for e in edge["node"]["endorsements"]},
+            sorted(report["status"] for report in edge["node"]["progressReports"]),
+        )
+        for edge in body["data"]["pledges"]["edges"]
+    }
+
+
+async def test_a_member_sees_its_drafts_invitations_and_reports_and_the_secretariat_all(
+    database_url: str, graph: Graph, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    async with session_factory() as session:
+        await ensure_token_key(session, VAULT, utcnow())
+        made = {
+            name: await create_client(
+                session, name=name, kind=kind, scopes=scopes, member=member, now=utcnow()
+            )
+            for name, kind, scopes, member in [
+                ("alpha", ClientKind.PARTNER, ["pledges:write"], str(graph.members["alpha"])),
+                ("gamma", ClientKind.CONNECTOR, ["pledges:write"], str(graph.members["gamma"])),
+                ("secretariat", ClientKind.SECRETARIAT, ["pledges:publish"], None),
+            ]
+        }
+        await session.commit()
+    settings = oauth_settings(database_url)
+    async with running_hub(settings) as base, httpx.AsyncClient(base_url=base) as http:
+        seen: dict[str, dict[str, tuple[set[str], list[str]]]] = {}
+        for name, credentials in [("public", None), *made.items()]:
+            headers = {}
+            if credentials is not None:
+                token = (await get_token(http, credentials))["access_token"]
+                headers = {"Authorization": f"Bearer {token}"}
+            response = await http.post("/graphql", json={"query": SEEN}, headers=headers)
+            seen[name] = _seen(response.json())
+    public = {
+        "Fibre for Bhutan schools", "Spectrum policy for Fiji", "Satellite for São Tomé",
+        "Digital skills in Nepal",
+    }  # fmt: skip
+    assert set(seen["public"]) == public
+    assert set(seen["alpha"]) == public | {"Secret draft"}
+    assert set(seen["gamma"]) == public | {"Submitted plan", "Withdrawn before publication"}
+    assert len(seen["secretariat"]) == 7
+    fibre = "Fibre for Bhutan schools"
+    accepted = {"Alpha Telecom ACCEPTED", "Beta Fund ACCEPTED"}
+    assert seen["public"][fibre][0] == accepted
+    assert seen["alpha"][fibre][0] == accepted | {  # the lead sees every answer it got
+        "Gamma University DECLINED", "Delta NGO INVITED",
+    }  # fmt: skip
+    assert seen["gamma"][fibre][0] == accepted | {"Gamma University DECLINED"}  # its own
+    nepal = "Digital skills in Nepal"
+    assert seen["public"][nepal][1] == ["SUBMITTED", "VERIFIED"]
+    assert seen["gamma"][nepal][1] == ["REJECTED", "SUBMITTED", "VERIFIED"]  # its own report
+    assert seen["alpha"][nepal][1] == ["SUBMITTED", "VERIFIED"]  # alpha only implements it
+    assert "Beta Fund REVOKED" not in seen["alpha"][nepal][0]
+    assert "Beta Fund REVOKED" in seen["gamma"][nepal][0]  # gamma leads it
+    assert "Beta Fund REVOKED" in seen["secretariat"][nepal][0]

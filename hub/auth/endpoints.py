@@ -1,0 +1,273 @@
+"""The OAuth endpoints over HTTP: token, revocation, introspection, JWKS and metadata.
+
+Each POST endpoint reads a form body, counts the request against its address's hourly
+budget, loads the records it names, lets authlib decide, and logs the outcome without the
+secrets it carried. Token requests also count against the authenticated client's budget.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+import structlog
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from hub.auth.clients import find_active_client, secret_matches
+from hub.auth.denylist import deny
+from hub.auth.models import OAuthClient
+from hub.auth.scopes import Scope
+from hub.auth.server import AUTH_METHODS, Answer, RequestServer, TokenIssue
+from hub.auth.validation import TokenValidator
+from hub.budget import CostBudget
+from hub.callers import Network, client_address
+from hub.errors import HubError
+from hub.keys.service import SIGNING_ALGORITHM, open_signing_key, published_token_jwks
+from hub.keys.vault import Vault
+from hub.settings import Settings
+from hub.types import utcnow
+
+log = structlog.get_logger("hub.oauth")
+
+FORM = "application/x-www-form-urlencoded"
+MAX_FIELDS = 20
+
+TOKEN_PATH = "/oauth/token"
+REVOCATION_PATH = "/oauth/revoke"
+INTROSPECTION_PATH = "/oauth/introspect"
+JWKS_PATH = "/.well-known/jwks.json"
+METADATA_PATH = "/.well-known/oauth-authorization-server"
+
+
+class _Refusal(Exception):
+    """A request refused before authlib saw it."""
+
+    def __init__(self, status: int, error: str, description: str, **headers: str) -> None:
+        super().__init__(description)
+        self.answer = Answer(
+            status,
+            {"error": error, "error_description": description},
+            [("Cache-Control", "no-store"), *headers.items()],
+        )
+
+
+async def _form(request: Request) -> dict[str, str]:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != FORM:
+        raise _Refusal(400, "invalid_request", f"send the parameters as {FORM}")
+    try:
+        pairs = parse_qsl(
+            (await request.body()).decode("utf-8"),
+            keep_blank_values=True,
+            max_num_fields=MAX_FIELDS,
+        )
+    except (UnicodeDecodeError, ValueError):
+        raise _Refusal(400, "invalid_request", "the body is not UTF-8 form data") from None
+    repeated = sorted(name for name, count in Counter(n for n, _ in pairs).items() if count > 1)
+    if repeated:
+        raise _Refusal(400, "invalid_request", f"{', '.join(repeated)} given more than once")
+    return dict(pairs)
+
+
+def _presented(headers: Headers, form: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """The client id and secret the request presents, by exactly one method."""
+    basic_id, basic_secret = extract_basic_authorization(headers)
+    if basic_id is not None and ("client_id" in form or "client_secret" in form):
+        raise _Refusal(
+            400, "invalid_request", "authenticate with HTTP Basic or with form fields, not both"
+        )
+    if basic_id is not None:
+        return basic_id, basic_secret
+    return form.get("client_id"), form.get("client_secret")
+
+
+def _response(answer: Answer) -> Response:
+    return JSONResponse(answer.body, status_code=answer.status, headers=dict(answer.headers))
+
+
+class OAuthEndpoints:
+    """The authorization server's routes, sharing the hub's database, keys and budgets."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        session_factory: async_sessionmaker[AsyncSession],
+        validator: TokenValidator,
+        vault: Vault,
+        proxies: list[Network],
+        client_budget: CostBudget,
+        address_budget: CostBudget,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.issuer = settings.issuer
+        self.audience = settings.audience
+        self.lifetime = settings.access_token_lifetime_seconds
+        self.jwks_max_age = settings.jwks_max_age_seconds
+        self.session_factory = session_factory
+        self.validator = validator
+        self.vault = vault
+        self.proxies = proxies
+        self.client_budget = client_budget
+        self.address_budget = address_budget
+        self.clock = clock
+
+    def routes(self) -> list[Route]:
+        return [
+            Route(TOKEN_PATH, self.token, methods=["POST"]),
+            Route(REVOCATION_PATH, self.revoke, methods=["POST"]),
+            Route(INTROSPECTION_PATH, self.introspect, methods=["POST"]),
+            Route(JWKS_PATH, self.jwks, methods=["GET"]),
+            Route(METADATA_PATH, self.metadata, methods=["GET"]),
+        ]
+
+    async def token(self, request: Request) -> Response:
+        """RFC 6749 section 4.4, issuing RFC 9068 access tokens."""
+        address = self._address(request)
+        claimed: str | None = None
+        try:
+            form = await _form(request)
+            claimed, secret = _presented(request.headers, form)
+            await self._spend(self.address_budget, f"oauth-address:{address}", "address")
+            issue = None
+            async with self.session_factory() as session:
+                client = await find_active_client(session, claimed) if claimed else None
+                if client is not None and secret and secret_matches(secret, client.secret_hash):
+                    await self._spend(
+                        self.client_budget, f"oauth-client:{client.client_id}", "client"
+                    )
+                    issue = await self._issue(session)
+            server = RequestServer(f"{self.issuer}{TOKEN_PATH}", client, issue=issue)
+            answer = server.token(request.headers, form)
+        except _Refusal as refusal:
+            answer = refusal.answer
+        self._log("token", answer, claimed, address)
+        return _response(answer)
+
+    async def introspect(self, request: Request) -> Response:
+        """RFC 7662; inactive for unknown, expired, revoked and other issuers' tokens."""
+        return await self._about_token(request, "introspection", INTROSPECTION_PATH)
+
+    async def revoke(self, request: Request) -> Response:
+        """RFC 7009; a revoked token's ``jti`` is refused until the token expires."""
+        return await self._about_token(request, "revocation", REVOCATION_PATH)
+
+    async def jwks(self, request: Request) -> Response:
+        """The public keys that verify the hub's tokens, including the next one to sign."""
+        async with self.session_factory() as session:
+            keys = await published_token_jwks(session, self.clock())
+        return JSONResponse(
+            {"keys": keys}, headers={"Cache-Control": f"public, max-age={self.jwks_max_age}"}
+        )
+
+    async def metadata(self, request: Request) -> Response:
+        """RFC 8414 authorization server metadata."""
+        methods = list(AUTH_METHODS)
+        body: dict[str, Any] = {
+            "issuer": self.issuer,
+            "token_endpoint": f"{self.issuer}{TOKEN_PATH}",
+            "jwks_uri": f"{self.issuer}{JWKS_PATH}",
+            "revocation_endpoint": f"{self.issuer}{REVOCATION_PATH}",
+            "introspection_endpoint": f"{self.issuer}{INTROSPECTION_PATH}",
+            "grant_types_supported": ["client_credentials"],
+            "response_types_supported": [],
+            "scopes_supported": sorted(scope.value for scope in Scope),
+            "token_endpoint_auth_methods_supported": methods,
+            "revocation_endpoint_auth_methods_supported": methods,
+            "introspection_endpoint_auth_methods_supported": methods,
+            "token_endpoint_auth_signing_alg_values_supported": [SIGNING_ALGORITHM],
+        }
+        return JSONResponse(body, headers={"Cache-Control": f"public, max-age={self.jwks_max_age}"})
+
+    async def _about_token(self, request: Request, endpoint: str, path: str) -> Response:
+        address = self._address(request)
+        claimed: str | None = None
+        try:
+            form = await _form(request)
+            claimed, secret = _presented(request.headers, form)
+            await self._spend(self.address_budget, f"oauth-address:{address}", "address")
+            async with self.session_factory() as session:
+                client = await find_active_client(session, claimed) if claimed else None
+            inspected = None
+            token = form.get("token")
+            if (
+                client is not None
+                and secret
+                and secret_matches(secret, client.secret_hash)
+                and token
+            ):
+                inspected = await self.validator.inspect_own(token)
+            server = RequestServer(f"{self.issuer}{path}", client, inspected=inspected)
+            answer = server.endpoint(endpoint, request.headers, form)
+            if server.revoked:
+                await self._deny(client, server.revoked[0].claims)
+        except _Refusal as refusal:
+            answer = refusal.answer
+        self._log(endpoint, answer, claimed, address)
+        return _response(answer)
+
+    async def _issue(self, session: AsyncSession) -> TokenIssue:
+        try:
+            signing = await open_signing_key(session, self.vault, self.clock())
+        except HubError as error:
+            log.error("oauth.signing_key_unavailable", reason=error.message)
+            signing = None
+        if signing is None:
+            raise _Refusal(
+                503,
+                "temporarily_unavailable",
+                "the hub cannot sign tokens now; its operators have been told",
+            )
+        return TokenIssue(self.issuer, self.audience, signing, self.lifetime)
+
+    async def _deny(self, client: OAuthClient | None, claims: dict[str, Any]) -> None:
+        assert client is not None  # authlib revokes only for an authenticated client
+        now = self.clock()
+        expires_at = datetime.fromtimestamp(float(claims["exp"]), UTC)
+        if expires_at <= now:
+            return
+        async with self.session_factory() as session:
+            await deny(
+                session,
+                jti=str(claims["jti"]),
+                client_id=client.client_id,
+                expires_at=expires_at,
+                now=now,
+            )
+            await session.commit()
+
+    async def _spend(self, budget: CostBudget, key: str, what: str) -> None:
+        state = await budget.spend(key, 1, self.clock())
+        if not state.granted:
+            retry = max(1, int((state.reset_at - self.clock()).total_seconds()))
+            raise _Refusal(
+                429,
+                "slow_down",
+                f"this {what} made {state.limit} token requests this hour, the most allowed",
+                **{"Retry-After": str(retry)},
+            )
+
+    def _address(self, request: Request) -> str:
+        peer = request.client.host if request.client else None
+        return client_address(peer, request.headers.get("x-forwarded-for"), self.proxies)
+
+    def _log(self, endpoint: str, answer: Answer, client_id: str | None, address: str) -> None:
+        fields = {"endpoint": endpoint, "client_id": client_id, "address": address}
+        if answer.status == 200:
+            log.info("oauth.granted", **fields)
+        else:
+            log.warning(
+                "oauth.refused",
+                **fields,
+                status=answer.status,
+                error=answer.body.get("error"),
+                description=answer.body.get("error_description"),
+            )
