@@ -43,14 +43,23 @@ $(FEDERATION_PEERS): tests/federation/package.json tests/federation/package-lock
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
-run: $(VENV)/.installed-run
+# The key that seals the hub's signing keys: HUB_KEY_ENCRYPTION_KEYS if set, else a local file
+# made on the first run (keep it: without it the signing key in p2c-hub.db cannot be opened).
+KEY_FILE := p2c-hub.kek
+WITH_KEY = HUB_KEY_ENCRYPTION_KEYS="$${HUB_KEY_ENCRYPTION_KEYS:-$$(cat $(KEY_FILE))}"
+
+$(KEY_FILE): | $(VENV)/.installed-run
+	umask 077 && $(BIN)/p2c-hub keys generate-encryption-key > $@
+
+run: $(VENV)/.installed-run $(KEY_FILE)
 	-@command -v npm >/dev/null && $(MAKE) --no-print-directory $(GRAPHIQL_ASSETS)
 	$(BIN)/p2c-hub migrate
 	$(BIN)/p2c-hub countries load
 	$(BIN)/p2c-hub fx load data/fx/imf_exchangerates.csv --format imf
 	$(BIN)/p2c-hub fx load data/fx/fred-monthly.csv --format fred
 	$(BIN)/p2c-hub demo-data --if-empty
-	$(BIN)/p2c-hub serve
+	$(WITH_KEY) $(BIN)/p2c-hub keys init
+	$(WITH_KEY) $(BIN)/p2c-hub serve
 
 test: lint typecheck pytest
 

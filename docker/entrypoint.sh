@@ -1,5 +1,6 @@
 #!/bin/sh
-# The image's entrypoint: bring the schema and the reference data up to date, then serve.
+# The image's entrypoint: bring the schema, the reference data and the signing key up to
+# date, then serve.
 # Arguments, if any, run that p2c-hub command instead (for example: fx load FILE --format imf).
 set -eu
 if [ "$#" -gt 0 ]; then
@@ -7,4 +8,9 @@ if [ "$#" -gt 0 ]; then
 fi
 p2c-hub migrate
 p2c-hub countries load
+# tokens need a signing key, sealed with HUB_KEY_ENCRYPTION_KEYS; without it the hub serves
+# the public graph and refuses to issue tokens
+if [ -n "${HUB_KEY_ENCRYPTION_KEYS:-}" ]; then
+  p2c-hub keys init
+fi
 exec p2c-hub serve

@@ -7,7 +7,9 @@ transaction, so a command that fails leaves nothing half-written.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,18 +21,32 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.app import create_app, schema_sdl
+from hub.auth.clients import (
+    Credentials,
+    create_client,
+    list_clients,
+    revoke_client,
+    rotate_secret,
+)
+from hub.auth.issuers import MAX_LIFETIME_SECONDS
+from hub.auth.models import OAuthClient
+from hub.auth.scopes import ClientKind, split_scopes
 from hub.countries.reference import read_reference
 from hub.countries.service import country_count, load_reference
 from hub.db import create_engine, create_session_factory
 from hub.demo.load import database_is_empty, demo_loaded, load_demo
 from hub.demo.plan import build_plan
 from hub.errors import HubError
+from hub.keys.models import ServerKey
+from hub.keys.rotation import is_published, signing_key
+from hub.keys.service import ensure_token_key, rotate_token_key, token_keys
+from hub.keys.vault import Vault, generate_encryption_key
 from hub.logs import configure_logging
 from hub.migrate import upgrade
 from hub.money.rates import RateFormat, parse_rates
 from hub.money.service import load_rates
 from hub.settings import Settings
+from hub.types import utcnow
 
 T = TypeVar("T")
 
@@ -39,11 +55,16 @@ def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as error:
-        problems = "; ".join(
-            f"HUB_{'_'.join(str(part) for part in item['loc']).upper()}: {item['msg']}"
-            for item in error.errors()
-        )
+        problems = "; ".join(_problem(item["loc"], item["msg"]) for item in error.errors())
         raise click.UsageError(f"invalid settings: {problems}") from None
+
+
+def _problem(location: tuple[int | str, ...], message: str) -> str:
+    """A settings error named by its environment variable (and the place inside it)."""
+    if not location:
+        return message.removeprefix("Value error, ")
+    inside = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location[1:])
+    return f"HUB_{str(location[0]).upper()}{inside}: {message}"
 
 
 def _shown(url: str) -> str:
@@ -113,6 +134,10 @@ class _Server(uvicorn.Server):
 @main.command()
 def serve() -> None:
     """Serve the hub over HTTP (GraphQL at /graphql)."""
+    from hub.app import (
+        create_app,
+    )  # the app (and its schema) loads only for the commands that serve
+
     settings = _settings()
     configure_logging(settings.log_level)
     config = uvicorn.Config(
@@ -138,6 +163,8 @@ def schema_group() -> None:
 )
 def schema_print(output: Path | None) -> None:
     """Print the schema as SDL, or write it to a file."""
+    from hub.app import schema_sdl
+
     sdl = schema_sdl()
     if output is None:
         click.echo(sdl, nl=False)
@@ -239,3 +266,172 @@ def demo_data(seed: int, if_empty: bool) -> None:
         return f"demo coalition: {result.organisations} organisations, {result.pledges} pledges"
 
     click.echo(_in_transaction(work))
+
+
+@main.group()
+def clients() -> None:
+    """OAuth clients: the credentials of partners, the secretariat, auditors and connectors."""
+
+
+def _client_fields(client: OAuthClient) -> dict[str, object]:
+    return {
+        "client_id": client.client_id,
+        "name": client.name,
+        "kind": client.kind.value,
+        "member_id": client.member_id,
+        "scopes": client.scopes,
+        "created_at": client.created_at.isoformat(),
+        "secret_set_at": client.secret_set_at.isoformat(),
+        "revoked_at": client.revoked_at.isoformat() if client.revoked_at else None,
+    }
+
+
+def _show_credentials(credentials: Credentials, as_json: bool) -> None:
+    fields = {**_client_fields(credentials.client), "client_secret": credentials.secret}
+    if as_json:
+        click.echo(json.dumps(fields, indent=2))
+        return
+    for name in ("client_id", "client_secret", "kind", "member_id", "scopes"):
+        click.echo(f"{name}: {fields[name]}")
+    click.echo(
+        "Store the secret now: the hub keeps only its digest and cannot show it again.", err=True
+    )
+
+
+@clients.command("create")
+@click.option(
+    "--kind",
+    type=click.Choice([kind.value for kind in ClientKind]),
+    required=True,
+    help="Whom the client acts for.",
+)
+@click.option(
+    "--member",
+    help="The member a PARTNER or CONNECTOR client acts for: its hub id or IATI identifier.",
+)
+@click.option(
+    "--scopes",
+    required=True,
+    help="Space- or comma-separated scopes, within what the kind may hold.",
+)
+@click.option("--name", required=True, help="What the client is, for whoever reads lists and logs.")
+@click.option("--json", "as_json", is_flag=True, help="Print the credentials as JSON.")
+def clients_create(kind: str, member: str | None, scopes: str, name: str, as_json: bool) -> None:
+    """Create a client; its secret is printed once."""
+    credentials = _in_transaction(
+        lambda session: create_client(
+            session,
+            name=name,
+            kind=ClientKind(kind),
+            scopes=split_scopes(scopes),
+            member=member,
+            now=utcnow(),
+        )
+    )
+    _show_credentials(credentials, as_json)
+
+
+@clients.command("list")
+@click.option("--all", "include_revoked", is_flag=True, help="Include revoked clients.")
+@click.option("--json", "as_json", is_flag=True, help="Print the clients as JSON.")
+def clients_list(include_revoked: bool, as_json: bool) -> None:
+    """List clients (never their secrets)."""
+    found = _in_transaction(lambda session: list_clients(session, include_revoked=include_revoked))
+    if as_json:
+        click.echo(json.dumps([_client_fields(client) for client in found], indent=2))
+        return
+    for client in found:
+        member = f" member {client.member_id}" if client.member_id is not None else ""
+        revoked = f" REVOKED {client.revoked_at:%Y-%m-%d}" if client.revoked_at else ""
+        click.echo(
+            f"{client.client_id}  {client.kind.value}{member}  [{client.scopes}]  "
+            f"{client.name}{revoked}"
+        )
+    if not found:
+        click.echo("no clients", err=True)
+
+
+@clients.command("revoke")
+@click.argument("client_id")
+def clients_revoke(client_id: str) -> None:
+    """Revoke a client: no more tokens, and the tokens it holds are refused at once."""
+    client = _in_transaction(lambda session: revoke_client(session, client_id, utcnow()))
+    click.echo(f"revoked {client.client_id} ({client.name})")
+
+
+@clients.command("rotate-secret")
+@click.argument("client_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the credentials as JSON.")
+def clients_rotate_secret(client_id: str, as_json: bool) -> None:
+    """Give a client a new secret, printed once; the old secret stops working at once."""
+    credentials = _in_transaction(lambda session: rotate_secret(session, client_id, utcnow()))
+    _show_credentials(credentials, as_json)
+
+
+@main.group()
+def keys() -> None:
+    """The hub's signing keys, sealed with HUB_KEY_ENCRYPTION_KEYS."""
+
+
+def _vault(settings: Settings) -> Vault:
+    return Vault([key.get_secret_value() for key in settings.key_encryption_keys])
+
+
+@keys.command("generate-encryption-key")
+def keys_generate_encryption_key() -> None:
+    """Print a new key-encryption key for HUB_KEY_ENCRYPTION_KEYS (nothing is stored)."""
+    click.echo(generate_encryption_key())
+
+
+@keys.command("init")
+def keys_init() -> None:
+    """Make the first signing key if the hub has none in service; harmless twice."""
+    settings = _settings()
+    key = _in_transaction(lambda session: ensure_token_key(session, _vault(settings), utcnow()))
+    if key is None:
+        click.echo("a signing key is in service already: nothing changed")
+    else:
+        click.echo(f"signing key {key.kid} made; it signs from now")
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Publish a new signing key; it signs once every JWKS cache has seen it, and the old
+    key stays published until the last token it signed has expired."""
+    settings = _settings()
+    publish_ahead = timedelta(seconds=settings.jwks_max_age_seconds)
+    keep_after = timedelta(seconds=MAX_LIFETIME_SECONDS + settings.token_leeway_seconds)
+    key = _in_transaction(
+        lambda session: rotate_token_key(
+            session,
+            _vault(settings),
+            utcnow(),
+            publish_ahead=publish_ahead,
+            keep_after=keep_after,
+        )
+    )
+    click.echo(f"signing key {key.kid} published; it signs from {key.signs_from.isoformat()}")
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """List signing keys with when each signs and retires."""
+    found: list[ServerKey] = _in_transaction(token_keys)
+    now = utcnow()
+    current = signing_key(found, now)
+    for key in found:
+        if current is not None and key.kid == current.kid:
+            state = "signing"
+        elif not is_published(key, now):
+            state = "retired"
+        elif key.signs_from > now:
+            state = "next"
+        else:
+            state = "published"
+        retires = key.retires_at.isoformat() if key.retires_at else "-"
+        click.echo(
+            f"{key.kid}  {key.algorithm}  {state:9}  signs from {key.signs_from.isoformat()}"
+            f"  retires {retires}"
+        )
+    if not found:
+        click.echo("no signing keys: run p2c-hub keys init", err=True)

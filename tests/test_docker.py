@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from hub.keys.vault import generate_encryption_key
 from tests.test_cli import free_port, hub_env
 
 ROOT = Path(__file__).parent.parent
@@ -30,8 +31,9 @@ def healthy(env: dict[str, str]) -> int:
     return subprocess.run([sys.executable, str(HEALTHCHECK)], env=env, timeout=30).returncode
 
 
-def test_the_entrypoint_migrates_loads_countries_and_serves(tmp_path: Path) -> None:
+def test_the_entrypoint_migrates_loads_countries_makes_a_key_and_serves(tmp_path: Path) -> None:
     env = container_env(tmp_path)
+    env["HUB_KEY_ENCRYPTION_KEYS"] = generate_encryption_key()
     assert healthy(env) == 1, "nothing serves yet"
     log = (tmp_path / "entrypoint.log").open("w")
     process = subprocess.Popen([str(ENTRYPOINT)], env=env, stdout=log, stderr=log)
@@ -46,6 +48,8 @@ def test_the_entrypoint_migrates_loads_countries_and_serves(tmp_path: Path) -> N
             f"{base}/graphql", json={"query": "{ members(first: 1) { totalCount } }"}
         )
         assert answer.json() == {"data": {"members": {"totalCount": 0}}}
+        jwks = httpx.get(f"{base}/.well-known/jwks.json").json()
+        assert len(jwks["keys"]) == 1
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -53,6 +57,7 @@ def test_the_entrypoint_migrates_loads_countries_and_serves(tmp_path: Path) -> N
     output = (tmp_path / "entrypoint.log").read_text()
     assert "is migrated to the latest revision" in output
     assert "countries: 249 added" in output
+    assert re.search(r"signing key \S+ made; it signs from now", output)
     assert healthy(env) == 1
 
 
