@@ -7,7 +7,6 @@ order RFC 8725 asks for: the algorithm before anything else is trusted.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from hub.auth.issuers import (
@@ -123,5 +122,4 @@ def principal_from_claims(claims: Mapping[str, Any], policy: IssuerPolicy) -> Pr
         scopes=scopes,
         issuer=policy.issuer,
         token_id=str(claims["jti"]),
-        expires_at=datetime.fromtimestamp(float(claims["exp"]), UTC),
     )

@@ -30,7 +30,7 @@ from hub.auth.validation import TokenValidator
 from hub.budget import CostBudget
 from hub.callers import Network, client_address
 from hub.errors import HubError
-from hub.keys.service import SIGNING_ALGORITHM, open_signing_key, published_token_jwks
+from hub.keys.service import open_signing_key, published_token_jwks
 from hub.keys.vault import Vault
 from hub.settings import Settings
 from hub.types import utcnow
@@ -136,15 +136,11 @@ class OAuthEndpoints:
         try:
             form = await _form(request)
             claimed, secret = _presented(request.headers, form)
-            await self._spend(self.address_budget, f"oauth-address:{address}", "address")
+            client, authenticated = await self._authenticate(address, claimed, secret)
             issue = None
-            async with self.session_factory() as session:
-                client = await find_active_client(session, claimed) if claimed else None
-                if client is not None and secret and secret_matches(secret, client.secret_hash):
-                    await self._spend(
-                        self.client_budget, f"oauth-client:{client.client_id}", "client"
-                    )
-                    issue = await self._issue(session)
+            if client is not None and authenticated:
+                await self._spend(self.client_budget, f"oauth-client:{client.client_id}", "client")
+                issue = await self._issue()
             server = RequestServer(f"{self.issuer}{TOKEN_PATH}", client, issue=issue)
             answer = server.token(request.headers, form)
         except _Refusal as refusal:
@@ -183,7 +179,6 @@ class OAuthEndpoints:
             "token_endpoint_auth_methods_supported": methods,
             "revocation_endpoint_auth_methods_supported": methods,
             "introspection_endpoint_auth_methods_supported": methods,
-            "token_endpoint_auth_signing_alg_values_supported": [SIGNING_ALGORITHM],
         }
         return JSONResponse(body, headers={"Cache-Control": f"public, max-age={self.jwks_max_age}"})
 
@@ -193,18 +188,9 @@ class OAuthEndpoints:
         try:
             form = await _form(request)
             claimed, secret = _presented(request.headers, form)
-            await self._spend(self.address_budget, f"oauth-address:{address}", "address")
-            async with self.session_factory() as session:
-                client = await find_active_client(session, claimed) if claimed else None
-            inspected = None
+            client, authenticated = await self._authenticate(address, claimed, secret)
             token = form.get("token")
-            if (
-                client is not None
-                and secret
-                and secret_matches(secret, client.secret_hash)
-                and token
-            ):
-                inspected = await self.validator.inspect_own(token)
+            inspected = await self.validator.inspect_own(token) if authenticated and token else None
             server = RequestServer(f"{self.issuer}{path}", client, inspected=inspected)
             answer = server.endpoint(endpoint, request.headers, form)
             if server.revoked:
@@ -214,9 +200,25 @@ class OAuthEndpoints:
         self._log(endpoint, answer, claimed, address)
         return _response(answer)
 
-    async def _issue(self, session: AsyncSession) -> TokenIssue:
+    async def _authenticate(
+        self, address: str, claimed: str | None, secret: str | None
+    ) -> tuple[OAuthClient | None, bool]:
+        """The active client named (for authlib to judge), and whether the secret matched;
+        the request counts against its address's budget first."""
+        await self._spend(self.address_budget, f"oauth-address:{address}", "address")
+        if not claimed:
+            return None, False
+        async with self.session_factory() as session:
+            client = await find_active_client(session, claimed)
+        matched = (
+            client is not None and bool(secret) and secret_matches(secret or "", client.secret_hash)
+        )
+        return client, matched
+
+    async def _issue(self) -> TokenIssue:
         try:
-            signing = await open_signing_key(session, self.vault, self.clock())
+            async with self.session_factory() as session:
+                signing = await open_signing_key(session, self.vault, self.clock())
         except HubError as error:
             log.error("oauth.signing_key_unavailable", reason=error.message)
             signing = None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from hub.auth.scopes import ClientKind, Scope
 from hub.visibility import PUBLIC, Viewer
@@ -20,7 +19,6 @@ class Principal:
     scopes: frozenset[Scope] = field(default_factory=frozenset)
     issuer: str | None = None
     token_id: str | None = None
-    expires_at: datetime | None = None
 
     @property
     def anonymous(self) -> bool:
