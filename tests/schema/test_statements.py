@@ -16,6 +16,7 @@ from hub.pledges.service import add_target
 from hub.progress.rules import ReportDraft
 from hub.progress.service import report_progress
 from tests.fixtures.factories import add_member, add_published_pledge
+from tests.fixtures.oauth import get_token, make_clients, oauth_settings
 from tests.schema.http import graphql
 
 NESTED = """
@@ -88,3 +89,17 @@ async def test_without_debug_responses_carry_no_sql_figures(database_url: str) -
     async with graphql(database_url) as client:
         body = await client.post("{ pledges(first: 1) { totalCount } }")
     assert body == {"data": {"pledges": {"totalCount": 0}}}
+
+
+@pytest.mark.parametrize("pledges", [10, 100])
+async def test_a_members_wider_view_costs_the_same_statements(
+    session_factory: async_sessionmaker[AsyncSession], database_url: str, pledges: int
+) -> None:
+    await seed(session_factory, pledges)
+    made = await make_clients(session_factory, member_id=1)
+    async with graphql(database_url, settings=oauth_settings(database_url, debug=True)) as client:
+        token = (await get_token(client.client, made.partner))["access_token"]
+        body = await client.post(NESTED, {"Authorization": f"Bearer {token}"}, first=pledges)
+    assert "errors" not in body, body
+    assert len(body["data"]["pledges"]["edges"]) == pledges
+    assert body["extensions"]["sql"]["statements"] == STATEMENTS
