@@ -17,7 +17,6 @@ USER hub
 WORKDIR /home/hub
 ENV HUB_HOST=0.0.0.0 \
     HUB_PORT=8000 \
-    HUB_PUBLIC_URL=http://localhost:8000 \
     HUB_DATABASE_URL=sqlite+aiosqlite:////home/hub/p2c-hub.db
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \

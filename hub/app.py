@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -118,8 +119,12 @@ class HubGraphQL(GraphQL[Context, None]):
 
 
 def bearer_challenge(refused: Unauthenticated) -> str:
-    """RFC 6750's ``WWW-Authenticate`` value for a refused token."""
-    description = refused.message.replace("\\", "").replace('"', "'")
+    """RFC 6750's ``WWW-Authenticate`` value for a refused token: the description kept to the
+    characters section 3 allows (it may quote the token), and no error code for a request
+    that used another scheme."""
+    if not refused.bearer:
+        return 'Bearer realm="p2c-hub"'
+    description = re.sub(r"[^\x20\x21\x23-\x5b\x5d-\x7e]", "?", refused.message)[:300]
     return f'Bearer realm="p2c-hub", error="invalid_token", error_description="{description}"'
 
 

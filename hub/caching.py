@@ -83,7 +83,7 @@ class GraphQLGetCaching:
         response_headers += [
             (b"etag", etag),
             (b"cache-control", f"public, max-age={self.max_age}".encode()),
-            (b"vary", b"Accept"),
+            (b"vary", b"Accept, Authorization"),  # a token changes the answer
         ]
         matches = request.get(b"if-none-match", b"")
         if etag in [tag.strip() for tag in matches.split(b",")] or matches.strip() == b"*":

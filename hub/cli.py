@@ -39,7 +39,13 @@ from hub.demo.plan import build_plan
 from hub.errors import HubError
 from hub.keys.models import ServerKey
 from hub.keys.rotation import is_published, signing_key
-from hub.keys.service import ensure_token_key, rotate_token_key, token_keys
+from hub.keys.service import (
+    ensure_token_key,
+    reseal_keys,
+    retire_token_key,
+    rotate_token_key,
+    token_keys,
+)
 from hub.keys.vault import Vault, generate_encryption_key
 from hub.logs import configure_logging
 from hub.migrate import upgrade
@@ -395,11 +401,18 @@ def keys_init() -> None:
 
 
 @keys.command("rotate")
-def keys_rotate() -> None:
+@click.option(
+    "--now",
+    "at_once",
+    is_flag=True,
+    help="Sign with the new key at once (after a compromise; verifiers refetch the JWKS "
+    "when they meet its kid).",
+)
+def keys_rotate(at_once: bool) -> None:
     """Publish a new signing key; it signs once every JWKS cache has seen it, and the old
     key stays published until the last token it signed has expired."""
     settings = _settings()
-    publish_ahead = timedelta(seconds=settings.jwks_max_age_seconds)
+    publish_ahead = timedelta(seconds=0 if at_once else settings.jwks_max_age_seconds)
     keep_after = timedelta(seconds=MAX_LIFETIME_SECONDS + settings.token_leeway_seconds)
     key = _in_transaction(
         lambda session: rotate_token_key(
@@ -411,6 +424,27 @@ def keys_rotate() -> None:
         )
     )
     click.echo(f"signing key {key.kid} published; it signs from {key.signs_from.isoformat()}")
+
+
+@keys.command("retire")
+@click.argument("kid")
+def keys_retire(kid: str) -> None:
+    """Withdraw a signing key from the JWKS at once: tokens it signed are refused from the
+    next key-set refresh of each process (HUB_JWKS_MAX_AGE_SECONDS at the most)."""
+    key = _in_transaction(lambda session: retire_token_key(session, kid, utcnow()))
+    click.echo(f"signing key {key.kid} retired")
+    remaining = _in_transaction(token_keys)
+    if signing_key(remaining, utcnow()) is None:
+        click.echo("no key signs now: run p2c-hub keys rotate --now", err=True)
+
+
+@keys.command("reseal")
+def keys_reseal() -> None:
+    """Seal every private key again with the first of HUB_KEY_ENCRYPTION_KEYS; after it, the
+    other encryption keys can be dropped from the list."""
+    settings = _settings()
+    count = _in_transaction(lambda session: reseal_keys(session, _vault(settings)))
+    click.echo(f"{count} keys sealed with the first key-encryption key")
 
 
 @keys.command("list")

@@ -43,4 +43,11 @@ class Conflict(HubError):
 
 
 class Unauthenticated(HubError):
+    """Refused credentials. ``bearer`` is false when the request did not present a bearer
+    token at all (another scheme): RFC 6750 then gives its challenge no error code."""
+
     default_code = "UNAUTHENTICATED"
+
+    def __init__(self, message: str, *, bearer: bool = True) -> None:
+        super().__init__(message)
+        self.bearer = bearer

@@ -10,6 +10,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -191,6 +192,12 @@ class Settings(BaseSettings):
             return None
         if not is_secure_url(value):
             raise ValueError(f"{value!r} must be an https URL (http only on a loopback host)")
+        parts = urlsplit(value)
+        if parts.path.strip("/") or parts.query or parts.fragment:
+            raise ValueError(
+                f"{value!r} must be a bare origin such as https://hub.example.org: OAuth "
+                "metadata lives at the root (RFC 8414), so the hub needs a host of its own"
+            )
         return value.rstrip("/")
 
     @model_validator(mode="after")

@@ -23,7 +23,7 @@ from hub.endorsements.models import Endorsement
 from hub.organisations.models import Organisation
 from hub.pledges.models import Pledge, PledgeFocusArea, PledgeTargetCountry, PledgeTargetGroup
 from hub.pledges.queries import PledgeFilter, conditions
-from hub.visibility import Viewer, endorsement_visible
+from hub.visibility import Viewer, endorses
 
 
 class StatsGroupBy(enum.StrEnum):
@@ -98,7 +98,7 @@ async def _keys(
         query = (
             select(Endorsement.pledge_id, Organisation.organisation_type)
             .join(Organisation, Organisation.id == Endorsement.organisation_id)
-            .where(Endorsement.pledge_id.in_(matching), endorsement_visible(viewer))
+            .where(Endorsement.pledge_id.in_(matching), endorses(viewer))
         )
     else:
         explicit = select(PledgeTargetGroup.pledge_id, PledgeTargetGroup.country_group).where(
@@ -145,7 +145,7 @@ async def pledge_stats(
                 Endorsement.pledge_id, Endorsement.organisation_id, Organisation.organisation_type
             )
             .join(Organisation, Organisation.id == Endorsement.organisation_id)
-            .where(Endorsement.pledge_id.in_(matching), endorsement_visible(viewer))
+            .where(Endorsement.pledge_id.in_(matching), endorses(viewer))
         )
         for pledge, organisation, kind in endorsers:
             members[pledge].add((organisation, str(kind)))

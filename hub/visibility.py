@@ -8,9 +8,12 @@ takes its conditions from here, so nothing reaches a caller by a side path.
   reports that were not rejected; and targets and money flows of the pledges they see.
 - A member (through a partner's or a connector's token) sees that too, and besides: the
   pledges it leads and those it is invited to or endorses, drafts included; every endorsement
-  of the pledges it leads and each of its own, whatever their status; and the reports on the
-  pledges it leads and those it made itself, rejected ones included.
+  of the pledges it leads and each of its own on pledges it sees, whatever their status; and
+  the reports on the pledges it leads and those it made itself, rejected ones included.
 - The secretariat and auditors see everything.
+
+Seeing is not counting: an organisation *endorses* a pledge only when it accepted
+(``endorses``), so counts and filters mean the same for every viewer.
 """
 
 from __future__ import annotations
@@ -71,20 +74,31 @@ def visible_pledge_ids(viewer: Viewer) -> Select[int]:
     return select(Pledge.id).where(pledge_visible(viewer))
 
 
-def endorsement_visible(viewer: Viewer) -> ColumnElement[bool]:
-    """Endorsements the viewer may see: accepted ones on pledges the viewer sees, and a
-    member's own and those of the pledges it leads."""
-    if viewer.sees_all:
-        return true()
-    accepted = and_(
+def endorses(viewer: Viewer) -> ColumnElement[bool]:
+    """Endorsements that count, on pledges the viewer sees: accepted ones only, whoever asks.
+
+    Counts, totals and filters by endorser use this; an invitation or a refusal is seen by
+    those it concerns but is never an endorsement.
+    """
+    return and_(
         Endorsement.status == EndorsementStatus.ACCEPTED,
         Endorsement.pledge_id.in_(visible_pledge_ids(viewer)),
     )
+
+
+def endorsement_visible(viewer: Viewer) -> ColumnElement[bool]:
+    """Endorsements the viewer may see listed: those that count, and a member's own (on the
+    pledges it sees) and every one of the pledges it leads, whatever their status."""
+    if viewer.sees_all:
+        return true()
     if viewer.member_id is None:
-        return accepted
+        return endorses(viewer)
     return or_(
-        accepted,
-        Endorsement.organisation_id == viewer.member_id,
+        endorses(viewer),
+        and_(
+            Endorsement.organisation_id == viewer.member_id,
+            Endorsement.pledge_id.in_(visible_pledge_ids(viewer)),
+        ),
         Endorsement.pledge_id.in_(_led_by(viewer.member_id)),
     )
 

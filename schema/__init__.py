@@ -43,7 +43,10 @@ from schema.stats import StatsQueries
 __all__ = ["SchemaOptions", "build_schema"]
 
 
-@strawberry.type(description="The P2C pledge graph as the public sees it.")
+@strawberry.type(
+    description="The P2C pledge graph, as the caller may see it: the public graph without a "
+    "token, and with a partner's token its own member's drafts and invitations too."
+)
 class Query(
     NodeQueries,
     PledgeQueries,

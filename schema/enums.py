@@ -149,7 +149,7 @@ _register(
 )
 _register(
     EndorsementStatus,
-    "Where an endorsement stands; the public sees ACCEPTED ones.",
+    "Where an endorsement stands; the public sees ACCEPTED ones, the members concerned all.",
     {
         "INVITED": "Invited, no answer yet.",
         "ACCEPTED": "Accepted by the endorsing organisation itself.",

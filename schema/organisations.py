@@ -43,7 +43,9 @@ if TYPE_CHECKING:
     from schema.pledges import Pledge, PledgeConnection
 
 
-@strawberry.type(description="What an organisation stands behind, counting public pledges only.")
+@strawberry.type(
+    description="What an organisation stands behind, counting the pledges the caller sees."
+)
 class OrganisationTotals:
     pledges_led: int = strawberry.field(description="Pledges it leads.")
     pledges_endorsed: int = strawberry.field(
@@ -152,7 +154,9 @@ class Organisation(Entity, relay.Node):
         country = await info.context.loaders.country.load(self.headquarters)
         return Country.from_model(country) if country is not None else None
 
-    @strawberry.field(description="Public pledges it endorses (in any of the roles, if given).")
+    @strawberry.field(
+        description="Pledges it endorses that the caller sees (in any of the roles, if given)."
+    )
     async def pledges(
         self,
         info: Info,
@@ -172,12 +176,15 @@ class Organisation(Entity, relay.Node):
         ids = await info.context.loaders.organisation_pledge_ids.load(key)
         return await Pledge.connection_of(info, PledgeConnection, ids, request, kind)
 
-    @strawberry.field(description="Its public endorsements, the LEAD ones included.")
+    @strawberry.field(
+        description="Its endorsements the caller sees, the LEAD ones included: accepted ones; "
+        "for its own member's token, its invitations and answers too."
+    )
     async def endorsements(self, info: Info) -> list[Endorsement]:
         views = await info.context.loaders.endorsements_by_organisation.load(self.organisation_id)
         return [Endorsement.from_view(view) for view in views]
 
-    @strawberry.field(description="What it stands behind, counting public pledges only.")
+    @strawberry.field(description="What it stands behind, counting the pledges the caller sees.")
     async def totals(self, info: Info) -> OrganisationTotals:
         totals = await info.context.loaders.organisation_totals.load(self.organisation_id)
         return OrganisationTotals(

@@ -205,7 +205,10 @@ class Pledge(Entity, relay.Node):
     async def sdgs(self, info: Info) -> list[int]:
         return await info.context.loaders.sdgs.load(self.pledge_id)
 
-    @strawberry.field(description="Accepted endorsements, the lead's included.")
+    @strawberry.field(
+        description="Accepted endorsements, the lead's included; the lead's own token also sees "
+        "the invitations and answers, and an invited member's its own."
+    )
     async def endorsements(self, info: Info) -> list[Endorsement]:
         views = await info.context.loaders.endorsements_by_pledge.load(self.pledge_id)
         return [Endorsement.from_view(view) for view in views]
@@ -367,7 +370,8 @@ def pledge_filter(given: PledgeFilterInput | None, today: date) -> PledgeFilter:
 @strawberry.type
 class PledgeQueries:
     @strawberry.field(
-        description="Public pledges, filtered and ordered; announcement order by default."
+        description="Pledges the caller sees (public ones without a token), filtered and "
+        "ordered; announcement order by default."
     )
     async def pledges(
         self,

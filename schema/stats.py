@@ -1,4 +1,4 @@
-"""Pledge statistics: counts and US dollar totals of public pledges, grouped."""
+"""Pledge statistics: counts and US dollar totals of the pledges the caller sees, grouped."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ class CurrencyAmount:
     currency: str = strawberry.field(description="ISO 4217 code.")
 
 
-@strawberry.type(description="Totals over a set of public pledges.")
+@strawberry.type(description="Totals over the pledges the caller sees.")
 class PledgeStatsGroup:
     key: str = strawberry.field(
         description="The group: an enum value, an alpha-3 country code, a year; ALL for the total."

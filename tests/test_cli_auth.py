@@ -95,6 +95,21 @@ def test_clients_and_keys_from_the_console_to_a_token(tmp_path: Path) -> None:
         assert "signing" in states
         assert "next" in states
         assert len(httpx.get(f"{base}/.well-known/jwks.json").json()["keys"]) == 2
+        first_kid = first.stdout.split()[2]
+        retired = hub(env, "keys", "retire", first_kid)
+        assert retired.stdout == f"signing key {first_kid} retired\n"
+        assert "no key signs now: run p2c-hub keys rotate --now" in retired.stderr
+        assert hub(env, "keys", "rotate", "--now").returncode == 0
+        newer = {**env, "HUB_KEY_ENCRYPTION_KEYS": f"{generated.stdout.strip()}"}
+        newer["HUB_KEY_ENCRYPTION_KEYS"] = (
+            hub(env, "keys", "generate-encryption-key").stdout.strip()
+            + ","
+            + env["HUB_KEY_ENCRYPTION_KEYS"]
+        )
+        assert (
+            hub(newer, "keys", "reseal").stdout
+            == "3 keys sealed with the first key-encryption key\n"
+        )
 
         revoked = hub(env, "clients", "revoke", partner["client_id"])
         assert revoked.stdout == f"revoked {partner['client_id']} (Alpha ERP)\n"
@@ -119,6 +134,10 @@ def test_clients_are_refused_what_their_kind_may_not_have(tmp_path: Path) -> Non
             "a PARTNER client may not hold audit:read",
         ("--kind", "PARTNER", "--scopes", "pledges:write", "--member", "XM-NOPE"):
             "no organisation has id or IATI identifier 'XM-NOPE'",
+        ("--kind", "PARTNER", "--scopes", "pledges:write", "--member", "\u00b2"):
+            "no organisation has id or IATI identifier '\u00b2'",
+        ("--kind", "PARTNER", "--scopes", "pledges:write", "--member", "99999999999"):
+            "no organisation has id or IATI identifier '99999999999'",
         ("--kind", "CONNECTOR", "--scopes", "pledges:write", "--member", "999999"):
             "organisation 999999 does not exist",
     }  # fmt: skip

@@ -54,7 +54,7 @@ class Credentials:
 
 async def _member(session: AsyncSession, reference: str) -> Organisation:
     """A member named by its hub id or its IATI organisation identifier."""
-    if reference.isdigit():
+    if reference.isascii() and reference.isdigit() and len(reference) <= 9:
         return await require_member(session, int(reference), field="member")
     found = await session.scalar(
         select(Organisation.id).where(Organisation.iati_identifier == reference)

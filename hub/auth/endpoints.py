@@ -7,14 +7,16 @@ secrets it carried. Token requests also count against the authenticated client's
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 import structlog
-from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -38,6 +40,9 @@ from hub.types import utcnow
 log = structlog.get_logger("hub.oauth")
 
 FORM = "application/x-www-form-urlencoded"
+CLIENT_ID_SHAPE = re.compile(r"p2c-[0-9a-f]{16}")
+"""The shape of the ids ``clients create`` makes; anything else is refused before the
+database, and never logged (an integrator who swapped id and secret would log the secret)."""
 MAX_FIELDS = 20
 
 TOKEN_PATH = "/oauth/token"
@@ -77,16 +82,40 @@ async def _form(request: Request) -> dict[str, str]:
     return dict(pairs)
 
 
+def _basic(headers: Headers) -> tuple[str, str] | None:
+    """HTTP Basic credentials (RFC 6749 section 2.3.1: form-encoded, then base64), strictly."""
+    scheme, _, encoded = headers.get("authorization", "").strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise _bad_client("the Basic credentials are not base64 of UTF-8 text") from None
+    client_id, colon, secret = decoded.partition(":")
+    if not colon:
+        raise _bad_client("the Basic credentials lack the colon between id and secret")
+    return unquote(client_id), unquote(secret)
+
+
+def _bad_client(description: str) -> _Refusal:
+    return _Refusal(
+        401, "invalid_client", description, **{"WWW-Authenticate": 'Basic realm="p2c-hub"'}
+    )
+
+
 def _presented(headers: Headers, form: Mapping[str, str]) -> tuple[str | None, str | None]:
     """The client id and secret the request presents, by exactly one method."""
-    basic_id, basic_secret = extract_basic_authorization(headers)
-    if basic_id is not None and ("client_id" in form or "client_secret" in form):
+    basic: tuple[str | None, str | None] | None = _basic(headers)
+    if basic is not None and ("client_id" in form or "client_secret" in form):
         raise _Refusal(
             400, "invalid_request", "authenticate with HTTP Basic or with form fields, not both"
         )
-    if basic_id is not None:
-        return basic_id, basic_secret
-    return form.get("client_id"), form.get("client_secret")
+    client_id, secret = (
+        basic if basic is not None else (form.get("client_id"), form.get("client_secret"))
+    )
+    if client_id is not None and not CLIENT_ID_SHAPE.fullmatch(client_id):
+        raise _bad_client("that is not a client id of this hub")
+    return client_id, secret
 
 
 def _response(answer: Answer) -> Response:
@@ -134,9 +163,10 @@ class OAuthEndpoints:
         address = self._address(request)
         claimed: str | None = None
         try:
+            await self._spend(self.address_budget, f"oauth-address:{address}", "address")
             form = await _form(request)
             claimed, secret = _presented(request.headers, form)
-            client, authenticated = await self._authenticate(address, claimed, secret)
+            client, authenticated = await self._authenticate(claimed, secret)
             issue = None
             if client is not None and authenticated:
                 await self._spend(self.client_budget, f"oauth-client:{client.client_id}", "client")
@@ -186,9 +216,10 @@ class OAuthEndpoints:
         address = self._address(request)
         claimed: str | None = None
         try:
+            await self._spend(self.address_budget, f"oauth-address:{address}", "address")
             form = await _form(request)
             claimed, secret = _presented(request.headers, form)
-            client, authenticated = await self._authenticate(address, claimed, secret)
+            client, authenticated = await self._authenticate(claimed, secret)
             token = form.get("token")
             inspected = await self.validator.inspect_own(token) if authenticated and token else None
             server = RequestServer(f"{self.issuer}{path}", client, inspected=inspected)
@@ -201,11 +232,9 @@ class OAuthEndpoints:
         return _response(answer)
 
     async def _authenticate(
-        self, address: str, claimed: str | None, secret: str | None
+        self, claimed: str | None, secret: str | None
     ) -> tuple[OAuthClient | None, bool]:
-        """The active client named (for authlib to judge), and whether the secret matched;
-        the request counts against its address's budget first."""
-        await self._spend(self.address_budget, f"oauth-address:{address}", "address")
+        """The active client named (for authlib to judge), and whether the secret matched."""
         if not claimed:
             return None, False
         async with self.session_factory() as session:

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from hub.auth.scopes import MEMBER_KINDS, ClientKind
+
 AsymmetricAlgorithm = Literal[
     "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"
 ]
@@ -64,6 +66,11 @@ class IssuerPolicy(BaseModel):
     )
     algorithms: tuple[AsymmetricAlgorithm, ...] = Field(
         default=("RS256",), description="Accepted signature algorithms."
+    )
+    kinds: tuple[ClientKind, ...] = Field(
+        default=tuple(sorted(MEMBER_KINDS)),
+        description="Client kinds its tokens may name: partners and connectors unless "
+        "widened on purpose (a SECRETARIAT or AUDITOR token sees everything).",
     )
     client_id_claim: str = Field(default="client_id", description="Claim naming the client.")
     kind_claim: str = Field(default="client_kind", description="Claim naming the client kind.")

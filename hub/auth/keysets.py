@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import structlog
-from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, RSAKey
 
 log = structlog.get_logger("hub.auth")
@@ -23,9 +22,12 @@ PublicKey = RSAKey | ECKey
 Fetch = Callable[[], Awaitable[Iterable[dict[str, Any]]]]
 
 
+MIN_RSA_BITS = 2048
+
+
 def import_signing_keys(jwks: Iterable[dict[str, Any]]) -> dict[str, PublicKey]:
-    """Signature keys by ``kid``; encryption keys, symmetric keys, keys without a ``kid``
-    and keys that do not parse are left out."""
+    """Signature keys by ``kid``; encryption keys, symmetric keys, keys without a ``kid``,
+    RSA keys under 2048 bits and keys that do not parse are left out."""
     found: dict[str, PublicKey] = {}
     for jwk in jwks:
         kid = jwk.get("kid")
@@ -33,10 +35,14 @@ def import_signing_keys(jwks: Iterable[dict[str, Any]]) -> dict[str, PublicKey]:
             continue
         try:
             if jwk.get("kty") == "RSA":
-                found[kid] = RSAKey.import_key(jwk)
+                key = RSAKey.import_key(jwk)
+                if key.raw_value.key_size < MIN_RSA_BITS:
+                    log.warning("auth.jwk_skipped", kid=kid, reason="an RSA key under 2048 bits")
+                    continue
+                found[kid] = key
             elif jwk.get("kty") == "EC":
                 found[kid] = ECKey.import_key(jwk)
-        except (JoseError, ValueError, TypeError):
+        except Exception:  # an issuer's key set is untrusted input: one bad key is skipped
             log.warning("auth.jwk_skipped", kid=kid, reason="the key does not parse")
     return found
 
@@ -66,25 +72,26 @@ class RefreshingKeySet:
 
     async def key(self, kid: str) -> PublicKey | None:
         """The key ``kid`` names, refreshing the set if it is stale or does not know it."""
-        now = self._clock()
-        if self._fetched_at is None or now - self._fetched_at >= self._max_age:
-            if self._failed_at is None or now - self._failed_at >= self._refresh_interval:
-                await self._refresh(now)
-        elif kid not in self._keys and now - self._attempted_at >= self._refresh_interval:
-            await self._refresh(now)
+        if self._needs_refresh(kid):
+            async with self._lock:
+                if self._needs_refresh(kid):  # not if another request refreshed meanwhile
+                    await self._refresh()
         return self._keys.get(kid)
 
-    async def _refresh(self, started: float) -> None:
-        async with self._lock:
-            if self._attempted_at >= started:
-                return  # another request refreshed while this one waited
-            self._attempted_at = self._clock()
-            try:
-                fetched = await self._fetch()
-            except Exception as error:  # a failed refresh must not take known keys away
-                self._failed_at = self._attempted_at
-                log.warning("auth.jwks_refresh_failed", issuer=self.name, error=str(error))
-                return
-            self._keys = import_signing_keys(fetched)
-            self._fetched_at = self._attempted_at
-            self._failed_at = None
+    def _needs_refresh(self, kid: str) -> bool:
+        now = self._clock()
+        if self._fetched_at is None or now - self._fetched_at >= self._max_age:
+            return self._failed_at is None or now - self._failed_at >= self._refresh_interval
+        return kid not in self._keys and now - self._attempted_at >= self._refresh_interval
+
+    async def _refresh(self) -> None:
+        self._attempted_at = self._clock()
+        try:
+            keys = import_signing_keys(await self._fetch())
+        except Exception as error:  # a failed refresh must not take known keys away
+            self._failed_at = self._attempted_at
+            log.warning("auth.jwks_refresh_failed", issuer=self.name, error=str(error))
+            return
+        self._keys = keys
+        self._fetched_at = self._attempted_at
+        self._failed_at = None

@@ -15,6 +15,7 @@ from typing import Any
 from authlib.oauth2.rfc6749 import (
     AuthorizationServer,
     ClientMixin,
+    InvalidRequestError,
     InvalidScopeError,
     OAuth2Request,
     TokenMixin,
@@ -58,9 +59,11 @@ class HubClient(ClientMixin):  # type: ignore[misc]
 
     def get_allowed_scope(self, scope: str | None) -> str:
         """All the client's scopes when none are asked for; a refusal when more are."""
-        if not scope:
+        if scope is None:
             return " ".join(self.scopes)
         asked = split_scopes(scope)
+        if not asked:
+            raise InvalidScopeError(description="the scope parameter names no scope")
         beyond = sorted(set(asked) - set(self.scopes))
         if beyond:
             raise InvalidScopeError(
@@ -112,7 +115,16 @@ class _Grant(ClientCredentialsGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
 
 
-class _Introspection(IntrospectionEndpoint):  # type: ignore[misc]
+class _HintIgnored:
+    """RFC 7662 section 2.1 and RFC 7009 section 2.1: a hint the server cannot use must not
+    stop the search. The hub holds one type of token, so every hint is ignored."""
+
+    def check_params(self, request: Any, client: Any) -> None:
+        if "token" not in request.form:
+            raise InvalidRequestError("the token parameter is missing")
+
+
+class _Introspection(_HintIgnored, IntrospectionEndpoint):  # type: ignore[misc]
     CLIENT_AUTH_METHODS = AUTH_METHODS
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> InspectedToken | None:
@@ -131,7 +143,7 @@ class _Introspection(IntrospectionEndpoint):  # type: ignore[misc]
         return {"active": True, "token_type": "Bearer", **payload}
 
 
-class _Revocation(RevocationEndpoint):  # type: ignore[misc]
+class _Revocation(_HintIgnored, RevocationEndpoint):  # type: ignore[misc]
     CLIENT_AUTH_METHODS = AUTH_METHODS
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> InspectedToken | None:

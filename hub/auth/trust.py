@@ -3,6 +3,7 @@ fetched from their JWKS URLs."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hub.auth.endpoints import JWKS_PATH
 from hub.auth.issuers import IssuerPolicy
 from hub.auth.keysets import Fetch, RefreshingKeySet
+from hub.auth.scopes import ClientKind
 from hub.auth.validation import TokenValidator
 from hub.keys.service import SIGNING_ALGORITHM, published_token_jwks
 from hub.settings import Settings
@@ -41,14 +43,17 @@ def remote_keys(http: httpx.AsyncClient, url: str) -> Fetch:
     """An external issuer's keys, fetched from its JWKS URL."""
 
     async def fetch() -> list[dict[str, Any]]:
-        response = await http.get(url, headers={"Accept": "application/json"})
-        if response.status_code != 200:
-            raise JwksError(f"{url} answered {response.status_code}")
-        if len(response.content) > MAX_JWKS_BYTES:
-            raise JwksError(f"{url} sent more than {MAX_JWKS_BYTES} bytes")
+        body = bytearray()
+        async with http.stream("GET", url, headers={"Accept": "application/json"}) as response:
+            if response.status_code != 200:
+                raise JwksError(f"{url} answered {response.status_code}")
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > MAX_JWKS_BYTES:
+                    raise JwksError(f"{url} sent more than {MAX_JWKS_BYTES} bytes")
         try:
-            keys = response.json()["keys"]
-        except (ValueError, KeyError, TypeError):
+            keys = json.loads(body)["keys"]
+        except (ValueError, KeyError, TypeError, RecursionError):
             raise JwksError(f"{url} did not send a JWK set") from None
         if not isinstance(keys, list):
             raise JwksError(f"{url} did not send a list of keys")
@@ -77,6 +82,7 @@ def build_validator(
         jwks_url=f"{settings.issuer}{JWKS_PATH}",
         audience=settings.audience,
         algorithms=(SIGNING_ALGORITHM,),
+        kinds=tuple(ClientKind),
     )
     return TokenValidator(
         (own, keyset(own.issuer, own_keys(session_factory))),

@@ -19,13 +19,26 @@ from joserfc.errors import JoseError
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hub.auth.claims import check_algorithm, check_claims, check_header, principal_from_claims
+from hub.auth.claims import (
+    check_algorithm,
+    check_claims,
+    check_header,
+    principal_from_claims,
+    shown,
+)
 from hub.auth.issuers import IssuerPolicy
 from hub.auth.keysets import RefreshingKeySet
 from hub.auth.models import OAuthClient, RevokedToken
 from hub.auth.principal import ANONYMOUS, Principal
 from hub.errors import Unauthenticated
-from hub.organisations.models import Organisation
+from hub.organisations.models import MembershipStatus, Organisation
+
+COALITION_MEMBERS = (MembershipStatus.MEMBER, MembershipStatus.SUSPENDED)
+"""Organisations an external token may act for: members, and suspended ones (which read)."""
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +82,9 @@ class TokenValidator:
             return ANONYMOUS
         scheme, _, token = authorization.strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthenticated("send the access token as Authorization: Bearer TOKEN")
+            raise Unauthenticated(
+                "send the access token as Authorization: Bearer TOKEN", bearer=False
+            )
         return await self.validate(token.strip())
 
     async def validate(self, token: str) -> Principal:
@@ -85,20 +100,20 @@ class TokenValidator:
         try:
             compact = jws.extract_compact(token.encode("ascii"))
             header = dict(compact.protected)
-            claims = json.loads(compact.payload)
-        except (JoseError, ValueError, UnicodeError):
+            claims = json.loads(compact.payload, parse_constant=_no_constant)
+        except (JoseError, ValueError, UnicodeError, RecursionError):
             raise Unauthenticated("the token is not a signed JWT") from None
         alg = check_algorithm(header)
         if not isinstance(claims, dict):
             raise Unauthenticated("the token's payload is not a JSON object")
         issuer = claims.get("iss")
         if not isinstance(issuer, str) or issuer not in self._issuers:
-            raise Unauthenticated(f"the token's issuer {issuer!r} is not trusted by this hub")
+            raise Unauthenticated(f"the token's issuer {shown(issuer)} is not trusted by this hub")
         policy, keys = self._issuers[issuer]
         kid = check_header(header, policy)
         key = await keys.key(kid)
         if key is None:
-            raise Unauthenticated(f"the token's key {kid!r} is not published by its issuer")
+            raise Unauthenticated(f"the token's key {shown(kid)} is not published by its issuer")
         try:
             jws.deserialize_compact(token, key, algorithms=[alg])
         except (JoseError, ValueError):
@@ -140,10 +155,13 @@ class TokenValidator:
                 if row[1]:
                     raise Unauthenticated("the token was revoked")
             elif principal.member_id is not None:
-                known = await session.scalar(
-                    select(Organisation.id).where(Organisation.id == principal.member_id)
+                status = await session.scalar(
+                    select(Organisation.membership_status).where(
+                        Organisation.id == principal.member_id
+                    )
                 )
-                if known is None:
+                if status not in COALITION_MEMBERS:
                     raise Unauthenticated(
-                        f"the token names member {principal.member_id}, unknown to this hub"
+                        f"the token names member {principal.member_id}, which is not a "
+                        "coalition member"
                     )

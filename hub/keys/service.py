@@ -16,6 +16,7 @@ from joserfc.jwk import RSAKey
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.errors import Conflict, NotFound
 from hub.integrity import flush
 from hub.keys.models import KeyPurpose, ServerKey
 from hub.keys.rotation import is_published, plan_rotation, signing_key
@@ -90,6 +91,28 @@ async def ensure_token_key(session: AsyncSession, vault: Vault, now: datetime) -
     return await rotate_token_key(
         session, vault, now, publish_ahead=timedelta(0), keep_after=timedelta(0)
     )
+
+
+async def retire_token_key(session: AsyncSession, kid: str, now: datetime) -> ServerKey:
+    """Withdraw a key from the JWKS at once (a compromised key): tokens it signed are refused
+    as soon as each process refreshes its key set."""
+    key = await session.get(ServerKey, kid)
+    if key is None or key.purpose is not KeyPurpose.TOKEN_SIGNING:
+        raise NotFound(f"there is no signing key {kid}", field=("kid",))
+    if not is_published(key, now):
+        raise Conflict(f"signing key {kid} is retired already", code="ALREADY_RETIRED")
+    key.retires_at = now
+    await flush(session)
+    return key
+
+
+async def reseal_keys(session: AsyncSession, vault: Vault) -> int:
+    """Seal every private key again with the first key-encryption key; returns how many."""
+    keys = list(await session.scalars(select(ServerKey)))
+    for key in keys:
+        key.private_key = vault.reseal(key.private_key, what=f"key {key.kid}")
+    await flush(session)
+    return len(keys)
 
 
 def _new_key(vault: Vault, now: datetime, signs_from: datetime) -> ServerKey:

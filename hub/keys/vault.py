@@ -51,3 +51,8 @@ class Vault:
                 "is missing from the list",
                 code="KEY_NOT_OPENED",
             ) from None
+
+    def reseal(self, sealed: str, *, what: str) -> str:
+        """``sealed`` sealed again with the first key-encryption key, so older ones can go."""
+        self.open(sealed, what=what)
+        return self._cipher.rotate(sealed.encode("ascii")).decode("ascii")

@@ -16,7 +16,7 @@ from hub.organisations.models import MembershipStatus, Organisation, Organisatio
 from hub.pagination import Slice, Window, window
 from hub.pledges.models import Pledge
 from hub.search import contains_text
-from hub.visibility import Viewer, endorsement_visible, pledge_visible
+from hub.visibility import Viewer, endorses, pledge_visible
 
 
 class OrganisationOrderField(enum.StrEnum):
@@ -123,7 +123,7 @@ async def totals_by_organisation(
     )
     endorsements = await session.execute(
         select(Endorsement.organisation_id, func.count(Endorsement.id))
-        .where(Endorsement.organisation_id.in_(wanted), endorsement_visible(viewer))
+        .where(Endorsement.organisation_id.in_(wanted), endorses(viewer))
         .group_by(Endorsement.organisation_id)
     )
     endorsed: dict[int, int] = {organisation: count for organisation, count in endorsements}

@@ -32,7 +32,7 @@ from hub.pledges.models import (
     PublicationStatus,
 )
 from hub.search import contains_text
-from hub.visibility import Viewer, endorsement_visible, pledge_visible
+from hub.visibility import Viewer, endorses, pledge_visible
 
 
 class PledgeOrderField(enum.StrEnum):
@@ -78,10 +78,8 @@ class PledgeFilter:
 
 
 def _endorsed(viewer: Viewer, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
-    """The pledge has a visible endorsement meeting ``conditions``."""
-    return exists().where(
-        Endorsement.pledge_id == Pledge.id, endorsement_visible(viewer), *conditions
-    )
+    """The pledge has an endorsement that counts, meeting ``conditions``."""
+    return exists().where(Endorsement.pledge_id == Pledge.id, endorses(viewer), *conditions)
 
 
 def conditions(viewer: Viewer, criteria: PledgeFilter) -> list[ColumnElement[bool]]:
@@ -281,7 +279,7 @@ async def pledge_ids_by_organisation(
                 EndorsementRole.organisation_id == Endorsement.organisation_id,
             ),
         )
-        .where(Endorsement.organisation_id.in_(organisations), endorsement_visible(viewer))
+        .where(Endorsement.organisation_id.in_(organisations), endorses(viewer))
         .order_by(Pledge.announced_on.desc(), Pledge.id.desc())
     )
     by_organisation: dict[int, list[tuple[int, Role]]] = defaultdict(list)

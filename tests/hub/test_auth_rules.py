@@ -15,7 +15,10 @@ from hub.errors import InvalidInput, Unauthenticated
 from hub.visibility import PUBLIC, Viewer
 
 POLICY = IssuerPolicy(
-    issuer="https://hub.example", jwks_url="https://hub.example/j", audience="hub"
+    issuer="https://hub.example",
+    jwks_url="https://hub.example/j",
+    audience="hub",
+    kinds=tuple(ClientKind),
 )
 NOW = 2_000_000_000.0
 
@@ -54,7 +57,7 @@ def test_each_kind_holds_only_its_scopes() -> None:
         ({"typ": "at+jwt", "kid": "k"}, "algorithm None is not accepted"),
         ({"alg": "ES256", "typ": "at+jwt", "kid": "k"}, "does not sign with ES256"),
         ({"alg": "RS256", "kid": "k"}, "no typ header"),
-        ({"alg": "RS256", "typ": "JWT", "kid": "k"}, "typ is JWT; at\\+jwt is required"),
+        ({"alg": "RS256", "typ": "JWT", "kid": "k"}, "typ is 'JWT'; at\\+jwt is required"),
         ({"alg": "RS256", "typ": "at+jwt"}, "no kid header"),
         ({"alg": "RS256", "typ": "at+jwt", "kid": "k", "crit": ["b64"]}, "critical header"),
     ],
@@ -80,6 +83,9 @@ def test_typ_is_compared_as_a_media_type() -> None:
         ({"exp": None}, "lacks its exp or iat"),
         ({"exp": "soon"}, "exp claim is not a number"),
         ({"exp": True}, "exp claim is not a number"),
+        ({"exp": 10**400}, "exp claim is not a time"),
+        ({"iat": float("nan")}, "iat claim is not a time"),
+        ({"nbf": -1}, "nbf claim is not a time"),
         ({"nbf": NOW + 31}, "not valid yet"),
         ({"iat": NOW + 31}, "issued in the future"),
         ({"iat": NOW - 4000, "exp": NOW + 10}, "longer than an hour"),
@@ -121,6 +127,8 @@ def test_a_partner_token_stands_for_its_member_with_the_scopes_its_kind_may_hold
     [
         ({"client_id": None}, "no client_id claim"),
         ({"client_kind": "ROOT"}, "client_kind claim is not one of"),
+        ({"member_id": "\u00b2"}, "member_id claim does not name a member"),
+        ({"member_id": 2**31}, "member_id claim does not name a member"),
         ({"member_id": None}, "member_id claim does not name a member"),
         ({"member_id": "seven"}, "member_id claim does not name a member"),
         ({"member_id": -1}, "member_id claim does not name a member"),
@@ -132,3 +140,13 @@ def test_principals_need_a_client_a_kind_and_a_member(
 ) -> None:
     with pytest.raises(Unauthenticated, match=message):
         principal_from_claims(claims(**changes), POLICY)
+
+
+def test_an_external_issuer_names_partners_and_connectors_unless_widened() -> None:
+    external = IssuerPolicy(issuer="https://idp.example", jwks_url="https://idp/j", audience="hub")
+    assert principal_from_claims(claims(iss="https://idp.example"), external).member_id == 7
+    auditor = claims(client_kind="AUDITOR", member_id=None)
+    with pytest.raises(Unauthenticated, match="not one of CONNECTOR, PARTNER, the kinds its"):
+        principal_from_claims(auditor, external)
+    widened = external.model_copy(update={"kinds": (ClientKind.AUDITOR,)})
+    assert principal_from_claims(auditor, widened).viewer == Viewer(sees_all=True)

@@ -16,6 +16,8 @@ from hub.keys.service import (
     ensure_token_key,
     open_signing_key,
     published_token_jwks,
+    reseal_keys,
+    retire_token_key,
     rotate_token_key,
     token_keys,
 )
@@ -97,3 +99,26 @@ async def test_a_key_sealed_with_a_lost_encryption_key_cannot_be_opened(
         await open_signing_key(session, Vault([new]), T0)
     with pytest.raises(HubError, match="the hub has no key-encryption key"):
         await rotate_token_key(session, Vault([]), T0, publish_ahead=AHEAD, keep_after=KEEP)
+
+
+async def test_a_compromised_key_is_retired_at_once_and_keys_are_resealed(
+    session: AsyncSession,
+) -> None:
+    old, new = generate_encryption_key(), generate_encryption_key()
+    first = await ensure_token_key(session, Vault([old]), T0)
+    assert first is not None
+    second = await rotate_token_key(
+        session, Vault([old]), T0 + AHEAD, publish_ahead=timedelta(0), keep_after=KEEP
+    )
+    retired = await retire_token_key(session, first.kid, T0 + AHEAD)
+    assert retired.retires_at == T0 + AHEAD
+    assert [k["kid"] for k in await published_token_jwks(session, T0 + AHEAD)] == [second.kid]
+    with pytest.raises(HubError, match="retired already"):
+        await retire_token_key(session, first.kid, T0 + AHEAD)
+    with pytest.raises(HubError, match="there is no signing key nope"):
+        await retire_token_key(session, "nope", T0)
+
+    assert await reseal_keys(session, Vault([new, old])) == 2
+    opened = await open_signing_key(session, Vault([new]), T0 + AHEAD)  # the old key can go
+    assert opened is not None
+    assert opened.kid == second.kid

@@ -53,6 +53,7 @@ def test_oauth_settings_name_the_issuer_and_refuse_what_would_break_tokens() -> 
     for values, message in [
         ({"host": "0.0.0.0"}, "HUB_PUBLIC_URL must be set when the hub binds to 0.0.0.0"),
         ({"public_url": "http://hub.example.org"}, "must be an https URL"),
+        ({"public_url": "https://example.org/hub"}, "must be a bare origin"),
         ({"key_encryption_keys": "short"}, "must be a Fernet key"),
         ({"access_token_lifetime_seconds": 7200}, "less than or equal to 3600"),
         (

@@ -57,6 +57,7 @@ async def test_anonymous_gets_carry_an_etag_that_follows_the_data(
         failed = await client.get("/graphql", params={"query": "{ pledges { totalCount } }"})
     assert first.status_code == 200
     assert first.headers["cache-control"] == "public, max-age=60"
+    assert first.headers["vary"].startswith("Accept, Authorization")  # CORS adds Origin
     assert etag.startswith('W/"')
     assert unchanged.status_code == 304
     assert unchanged.content == b""
