@@ -13,7 +13,8 @@ takes its conditions from here, so nothing reaches a caller by a side path.
 - The secretariat and auditors see everything.
 
 Seeing is not counting: an organisation *endorses* a pledge only when it accepted
-(``endorses``), so counts and filters mean the same for every viewer.
+(``endorses``), and only reports that were not rejected measure progress (``report_counts``),
+so counts, filters and measures mean the same for every viewer.
 """
 
 from __future__ import annotations
@@ -103,19 +104,24 @@ def endorsement_visible(viewer: Viewer) -> ColumnElement[bool]:
     )
 
 
-def report_visible(viewer: Viewer) -> ColumnElement[bool]:
-    """Progress reports the viewer may see: those not rejected on pledges the viewer sees,
-    and a member's own and those on the pledges it leads."""
-    if viewer.sees_all:
-        return true()
-    standing = and_(
+def report_counts(viewer: Viewer) -> ColumnElement[bool]:
+    """Progress reports whose values count, on pledges the viewer sees: those not rejected,
+    whoever asks (a rejected report is seen by those it concerns but measures nothing)."""
+    return and_(
         ProgressReport.status != ReportStatus.REJECTED,
         ProgressReport.pledge_id.in_(visible_pledge_ids(viewer)),
     )
+
+
+def report_visible(viewer: Viewer) -> ColumnElement[bool]:
+    """Progress reports the viewer may see listed: those that count, and a member's own and
+    those on the pledges it leads, rejected ones included."""
+    if viewer.sees_all:
+        return true()
     if viewer.member_id is None:
-        return standing
+        return report_counts(viewer)
     return or_(
-        standing,
+        report_counts(viewer),
         ProgressReport.reporting_member_id == viewer.member_id,
         ProgressReport.pledge_id.in_(_led_by(viewer.member_id)),
     )

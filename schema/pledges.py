@@ -19,7 +19,7 @@ from hub.money.queries import flow_totals
 from hub.pagination import Slice, window
 from hub.pledges.models import Pledge as PledgeModel
 from hub.pledges.queries import GroupAsOf, PledgeFilter, PledgeOrder, pledge_page
-from hub.progress.measures import reporting_status
+from hub.progress.measures import last_counted_report, reporting_status
 from schema.common import Entity, Money, Provenance, dollars
 from schema.context import Info
 from schema.countries import Country
@@ -236,7 +236,10 @@ class Pledge(Entity, relay.Node):
         targets = await info.context.loaders.targets.load(self.pledge_id)
         return [Target.from_model(target) for target in targets]
 
-    @strawberry.field(description="Progress reports that were not rejected, oldest period first.")
+    @strawberry.field(
+        description="Progress reports that were not rejected, oldest period first; the lead's "
+        "and the reporter's own tokens also see rejected ones (which measure nothing)."
+    )
     async def progress_reports(self, info: Info) -> list[ProgressReport]:
         reports = await info.context.loaders.reports.load(self.pledge_id)
         return [ProgressReport.from_model(report) for report in reports]
@@ -254,8 +257,7 @@ class Pledge(Entity, relay.Node):
     ) -> ReportingStatus | None:
         day = as_of or info.context.today
         reports = await info.context.loaders.reports.load(self.pledge_id)
-        submitted = [r.submitted_at for r in reports if r.submitted_at.date() <= day]
-        return reporting_status(self.published_at, max(submitted, default=None), day)
+        return reporting_status(self.published_at, last_counted_report(reports, day), day)
 
 
 @strawberry.type(description="A page of pledges.")

@@ -84,9 +84,10 @@ async def _form(request: Request) -> dict[str, str]:
 
 def _basic(headers: Headers) -> tuple[str, str] | None:
     """HTTP Basic credentials (RFC 6749 section 2.3.1: form-encoded, then base64), strictly."""
-    scheme, _, encoded = headers.get("authorization", "").strip().partition(" ")
-    if scheme.lower() != "basic":
+    parts = headers.get("authorization", "").split(None, 1)  # any whitespace, as authlib splits
+    if len(parts) != 2 or parts[0].lower() != "basic":
         return None
+    encoded = parts[1]
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):

@@ -3,6 +3,7 @@ fetched from their JWKS URLs."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from datetime import datetime
@@ -21,6 +22,7 @@ from hub.settings import Settings
 from hub.types import utcnow
 
 MAX_JWKS_BYTES = 512 * 1024
+FETCH_SECONDS = 5.0
 
 
 class JwksError(Exception):
@@ -39,10 +41,11 @@ def own_keys(
     return fetch
 
 
-def remote_keys(http: httpx.AsyncClient, url: str) -> Fetch:
-    """An external issuer's keys, fetched from its JWKS URL."""
+def remote_keys(http: httpx.AsyncClient, url: str, *, seconds: float = FETCH_SECONDS) -> Fetch:
+    """An external issuer's keys, fetched from its JWKS URL within ``seconds`` (the whole
+    fetch, not each read) and ``MAX_JWKS_BYTES``."""
 
-    async def fetch() -> list[dict[str, Any]]:
+    async def download() -> bytes:
         body = bytearray()
         async with http.stream("GET", url, headers={"Accept": "application/json"}) as response:
             if response.status_code != 200:
@@ -51,6 +54,11 @@ def remote_keys(http: httpx.AsyncClient, url: str) -> Fetch:
                 body += chunk
                 if len(body) > MAX_JWKS_BYTES:
                     raise JwksError(f"{url} sent more than {MAX_JWKS_BYTES} bytes")
+        return bytes(body)
+
+    async def fetch() -> list[dict[str, Any]]:
+        async with asyncio.timeout(seconds):
+            body = await download()
         try:
             keys = json.loads(body)["keys"]
         except (ValueError, KeyError, TypeError, RecursionError):

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import calendar
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Protocol
 
 from hub.pledges.models import Direction, Measure
+from hub.progress.models import ReportStatus
 
 
 class ReportingStatus(enum.StrEnum):
@@ -73,6 +75,25 @@ def add_months(day: date, months: int) -> date:
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+class Submitted(Protocol):
+    @property
+    def submitted_at(self) -> datetime: ...
+    @property
+    def status(self) -> ReportStatus: ...
+
+
+def last_counted_report(reports: Iterable[Submitted], today: date) -> datetime | None:
+    """When the last report that counts (not rejected) was submitted, up to ``today``."""
+    return max(
+        (
+            r.submitted_at
+            for r in reports
+            if r.submitted_at.date() <= today and r.status is not ReportStatus.REJECTED
+        ),
+        default=None,
+    )
 
 
 def reporting_status(

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.pledges.models import Target
 from hub.progress.models import EvidenceLink, ProgressReport, ProgressValue
-from hub.visibility import Viewer, report_visible, visible_pledge_ids
+from hub.visibility import Viewer, report_counts, report_visible, visible_pledge_ids
 
 
 async def targets_by_pledge(
@@ -49,7 +49,7 @@ async def reports_by_pledge(
 async def values_by_target(
     session: AsyncSession, viewer: Viewer, target_ids: Iterable[int]
 ) -> dict[int, list[Decimal]]:
-    """Reported values of many targets from visible reports, in period order."""
+    """Reported values of many targets from the reports that count, in period order."""
     wanted = set(target_ids)
     rows = await session.execute(
         select(ProgressValue.target_id, ProgressValue.value)
@@ -57,7 +57,7 @@ async def values_by_target(
         .where(
             ProgressValue.target_id.in_(wanted),
             ProgressValue.value.is_not(None),
-            report_visible(viewer),
+            report_counts(viewer),
         )
         .order_by(ProgressReport.period_end, ProgressReport.id)
     )

@@ -53,13 +53,22 @@ def test_the_newest_key_that_has_begun_signs() -> None:
     assert is_published(a, T0 + timedelta(hours=1, minutes=59))
     assert not is_published(a, T0 + timedelta(hours=2))
     assert signing_key([], T0) is None
+    b.retires_at = T0 + timedelta(hours=1, minutes=5)  # retired: a does not sign again
+    assert signing_key([a, b], T0 + timedelta(hours=1, minutes=5)) is None
+    cancelled = Key("c", T0 + timedelta(hours=1, minutes=30), retires_at=T0 + timedelta(hours=1))
+    assert signing_key([a, cancelled], T0 + timedelta(hours=1, minutes=45)) is a
 
 
-def test_two_quick_rotations_retire_the_pending_key_after_its_own_successor() -> None:
+def test_a_second_rotation_cancels_the_waiting_key_and_keeps_the_signer_long_enough() -> None:
     a = Key("a", T0, retires_at=T0 + AHEAD + KEEP)
     b = Key("b", T0 + AHEAD)
-    rotation = plan_rotation([a, b], T0 + timedelta(seconds=10), AHEAD, KEEP)
-    assert rotation.retirements == {"b": rotation.signs_from + KEEP}  # a keeps its own date
+    now = T0 + timedelta(seconds=10)
+    rotation = plan_rotation([a, b], now, AHEAD, KEEP)
+    assert rotation.signs_from == now + AHEAD
+    # b never signed: it leaves at once; a signs until the new key does, and lives on after
+    assert rotation.retirements == {"b": now, "a": rotation.signs_from + KEEP}
+    at_once = plan_rotation([a, b], now, timedelta(0), KEEP)
+    assert at_once.retirements == {"b": now, "a": now + KEEP}
 
 
 async def test_keys_are_sealed_at_rest_and_rotate_as_planned(session: AsyncSession) -> None:
