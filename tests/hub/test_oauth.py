@@ -6,8 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import httpx
@@ -22,10 +20,7 @@ from hub.auth.clients import revoke_client, rotate_secret
 from hub.auth.models import OAuthClient
 from hub.keys.models import ServerKey
 from hub.keys.service import rotate_token_key
-from hub.organisations.models import Organisation
-from hub.settings import Settings
 from hub.types import utcnow
-from tests.fixtures.factories import add_pledge
 from tests.fixtures.oauth import (
     ISSUER,
     VAULT,
@@ -33,31 +28,20 @@ from tests.fixtures.oauth import (
     basic,
     claims_for,
     get_token,
+    hub_http,
     hub_signing_key,
-    make_clients,
+    make_clients_with_draft,
     oauth_settings,
     sign,
     unsigned,
 )
-from tests.fixtures.server import running_hub
 
 PLEDGES = "{ pledges(first: 20) { edges { node { title } } } }"
 
 
 @pytest.fixture
 async def clients(session_factory: async_sessionmaker[AsyncSession]) -> Clients:
-    made = await make_clients(session_factory)
-    async with session_factory() as session:
-        member = await session.get_one(Organisation, made.member_id)
-        await add_pledge(session, member, title="Alpha's draft")
-        await session.commit()
-    return made
-
-
-@asynccontextmanager
-async def hub_http(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async with running_hub(settings) as base, httpx.AsyncClient(base_url=base) as http:
-        yield http
+    return await make_clients_with_draft(session_factory)
 
 
 async def graphql(http: httpx.AsyncClient, token: str | None) -> httpx.Response:

@@ -9,8 +9,6 @@ import asyncio
 import base64
 import json
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -19,15 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.auth.keysets import RefreshingKeySet
 from hub.organisations.models import Organisation
-from hub.settings import Settings
 from tests.fixtures.factories import add_pledge
 from tests.fixtures.oauth import (
     Clients,
     basic,
     claims_for,
     get_token,
+    hub_http,
     hub_signing_key,
-    make_clients,
+    make_clients_with_draft,
     oauth_settings,
     sign,
 )
@@ -42,18 +40,7 @@ def b64(data: bytes) -> str:
 
 @pytest.fixture
 async def clients(session_factory: async_sessionmaker[AsyncSession]) -> Clients:
-    made = await make_clients(session_factory)
-    async with session_factory() as session:
-        member = await session.get_one(Organisation, made.member_id)
-        await add_pledge(session, member, title="Alpha's draft")
-        await session.commit()
-    return made
-
-
-@asynccontextmanager
-async def hub_http(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async with running_hub(settings) as base, httpx.AsyncClient(base_url=base) as http:
-        yield http
+    return await make_clients_with_draft(session_factory)
 
 
 async def bearer(http: httpx.AsyncClient, token: str) -> httpx.Response:
