@@ -24,11 +24,11 @@ from strawberry.types import ExecutionResult
 from hub import graphiql
 from hub.auth.endpoints import OAuthEndpoints
 from hub.auth.principal import ANONYMOUS
-from hub.auth.trust import build_validator
+from hub.auth.trust import FETCH_SECONDS, build_validator
 from hub.auth.validation import TokenValidator
 from hub.budget import budget_for
 from hub.caching import GraphQLGetCaching
-from hub.callers import Network, client_address, parse_networks
+from hub.callers import Network, parse_networks, request_address
 from hub.db import create_engine, create_session_factory
 from hub.errors import Unauthenticated
 from hub.health import healthz, readyz
@@ -71,8 +71,7 @@ class HubGraphQL(GraphQL[Context, None]):
         """The request's principal is checked here, once; a refused token refuses the
         operation (see schema.auth) and gets RFC 6750's challenge header."""
         app = request.scope["app"]
-        peer = request.client.host if request.client else None
-        caller = client_address(peer, request.headers.get("x-forwarded-for"), self.proxies)
+        caller = request_address(request, self.proxies)
         presented = request.headers.get("x-gateway-secret", "")
         gateway = self.gateway_secret is not None and hmac.compare_digest(
             presented.encode(), self.gateway_secret.encode()
@@ -140,7 +139,7 @@ def create_app(settings: Settings) -> Starlette:
     if settings.debug:
         instrument(engine)
     session_factory = create_session_factory(engine)
-    jwks_http = httpx.AsyncClient(timeout=5.0, follow_redirects=False)
+    jwks_http = httpx.AsyncClient(timeout=FETCH_SECONDS, follow_redirects=False)
     validator = build_validator(settings, session_factory, jwks_http)
     proxies = parse_networks(settings.trusted_proxies)
 
@@ -181,7 +180,7 @@ def create_app(settings: Settings) -> Starlette:
         settings=settings,
         session_factory=session_factory,
         validator=validator,
-        vault=Vault([key.get_secret_value() for key in settings.key_encryption_keys]),
+        vault=Vault(settings.encryption_keys),
         proxies=proxies,
         client_budget=budget_for(
             settings.database_url, settings.token_requests_per_client_per_hour, session_factory

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
+from typing import Any
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -50,3 +51,9 @@ def client_address(peer: str | None, forwarded_for: str | None, proxies: Sequenc
             return found
         address = found
     return address
+
+
+def request_address(request: Any, proxies: Sequence[Network]) -> str:
+    """The address of a Starlette request's caller, as ``client_address`` decides it."""
+    peer = request.client.host if request.client else None
+    return client_address(peer, request.headers.get("x-forwarded-for"), proxies)

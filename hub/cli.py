@@ -380,7 +380,7 @@ def keys() -> None:
 
 
 def _vault(settings: Settings) -> Vault:
-    return Vault([key.get_secret_value() for key in settings.key_encryption_keys])
+    return Vault(settings.encryption_keys)
 
 
 @keys.command("generate-encryption-key")

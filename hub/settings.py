@@ -214,6 +214,11 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def encryption_keys(self) -> list[str]:
+        """The key-encryption keys, revealed for the vault that seals the hub's keys."""
+        return [key.get_secret_value() for key in self.key_encryption_keys]
+
+    @property
     def issuer(self) -> str:
         """The ``iss`` of the hub's tokens, and the base of its OAuth endpoints."""
         return self.public_url or f"http://{self.host}:{self.port}"

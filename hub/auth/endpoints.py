@@ -30,7 +30,7 @@ from hub.auth.scopes import Scope
 from hub.auth.server import AUTH_METHODS, Answer, RequestServer, TokenIssue
 from hub.auth.validation import TokenValidator
 from hub.budget import CostBudget
-from hub.callers import Network, client_address
+from hub.callers import Network, request_address
 from hub.errors import HubError
 from hub.keys.service import open_signing_key, published_token_jwks
 from hub.keys.vault import Vault
@@ -161,7 +161,7 @@ class OAuthEndpoints:
 
     async def token(self, request: Request) -> Response:
         """RFC 6749 section 4.4, issuing RFC 9068 access tokens."""
-        address = self._address(request)
+        address = request_address(request, self.proxies)
         claimed: str | None = None
         try:
             await self._spend(self.address_budget, f"oauth-address:{address}", "address")
@@ -214,7 +214,7 @@ class OAuthEndpoints:
         return JSONResponse(body, headers={"Cache-Control": f"public, max-age={self.jwks_max_age}"})
 
     async def _about_token(self, request: Request, endpoint: str, path: str) -> Response:
-        address = self._address(request)
+        address = request_address(request, self.proxies)
         claimed: str | None = None
         try:
             await self._spend(self.address_budget, f"oauth-address:{address}", "address")
@@ -286,10 +286,6 @@ class OAuthEndpoints:
                 f"this {what} made {state.limit} token requests this hour, the most allowed",
                 **{"Retry-After": str(retry)},
             )
-
-    def _address(self, request: Request) -> str:
-        peer = request.client.host if request.client else None
-        return client_address(peer, request.headers.get("x-forwarded-for"), self.proxies)
 
     def _log(self, endpoint: str, answer: Answer, client_id: str | None, address: str) -> None:
         fields = {"endpoint": endpoint, "client_id": client_id, "address": address}
