@@ -8,7 +8,11 @@ they can act on; the GraphQL layer maps every ``HubError`` to a user error in on
     ├── InvalidInput      the caller sent something that can never be accepted
     ├── NotFound          a referenced record does not exist (or is not visible)
     ├── Conflict          the input clashes with what is stored (duplicates, versions)
+    ├── Forbidden         the caller may not do this (a scope it lacks, a role it does not hold)
     └── Unauthenticated   the credentials presented were refused (a bad or revoked token)
+
+An error may carry ``problems``: several refusals found at once (every missing part of a
+pledge that is not ready to submit), each reported to the caller on its own.
 """
 
 from __future__ import annotations
@@ -28,6 +32,16 @@ class HubError(Exception):
         self.message = message
         self.code = code or self.default_code
         self.field: tuple[str, ...] = tuple(field or ())
+        self.problems: tuple[HubError, ...] = ()
+
+    @classmethod
+    def several(cls, problems: Sequence[HubError]) -> HubError:
+        """One error standing for ``problems`` (the first, when there is only one)."""
+        if len(problems) == 1:
+            return problems[0]
+        error = cls("; ".join(p.message for p in problems), code=problems[0].code)
+        error.problems = tuple(problems)
+        return error
 
 
 class InvalidInput(HubError):
@@ -40,6 +54,13 @@ class NotFound(HubError):
 
 class Conflict(HubError):
     default_code = "CONFLICT"
+
+
+class Forbidden(HubError):
+    """The caller is known but may not do this: ``MISSING_SCOPE`` when its token lacks the
+    scope, ``NOT_PERMITTED`` when it holds no role that allows the action on this record."""
+
+    default_code = "FORBIDDEN"
 
 
 class Unauthenticated(HubError):

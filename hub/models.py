@@ -14,6 +14,7 @@ from hub.countries.models import (
 )
 from hub.db import Base
 from hub.endorsements.models import Endorsement, EndorsementRole, EndorsementStatus, Role
+from hub.idempotency import IdempotencyRecord
 from hub.keys.models import KeyPurpose, ServerKey
 from hub.money.models import CurrencyRecord, ExchangeRate, MoneyFlow, TransactionKind
 from hub.organisations.models import (
@@ -59,6 +60,7 @@ __all__ = [
     "EvidenceLink",
     "ExchangeRate",
     "FocusArea",
+    "IdempotencyRecord",
     "ImplementationStatus",
     "Indicator",
     "KeyPurpose",

@@ -21,7 +21,7 @@ from hub.auth.scopes import MEMBER_KINDS, ClientKind, parse_scopes, scope_string
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.integrity import flush
 from hub.organisations.models import Organisation
-from hub.organisations.service import require_member
+from hub.organisations.service import find_organisation, require_member
 
 
 def new_client_id() -> str:
@@ -54,16 +54,8 @@ class Credentials:
 
 async def _member(session: AsyncSession, reference: str) -> Organisation:
     """A member named by its hub id or its IATI organisation identifier."""
-    if reference.isascii() and reference.isdigit() and len(reference) <= 9:
-        return await require_member(session, int(reference), field="member")
-    found = await session.scalar(
-        select(Organisation.id).where(Organisation.iati_identifier == reference)
-    )
-    if found is None:
-        raise NotFound(
-            f"no organisation has id or IATI identifier {reference!r}", field=("member",)
-        )
-    return await require_member(session, found, field="member")
+    found = await find_organisation(session, reference, field="member")
+    return await require_member(session, found.id, field="member")
 
 
 async def create_client(

@@ -35,3 +35,10 @@ class Principal:
 
 
 ANONYMOUS = Principal()
+
+CONSOLE = Principal(
+    kind=ClientKind.SECRETARIAT,
+    client_id="console",
+    scopes=frozenset({Scope.MEMBERS_ADMIN}),
+)
+"""The secretariat at the console (``p2c-hub members``): administers members, nothing else."""

@@ -59,3 +59,11 @@ async def endorsements_by_organisation(
 ) -> dict[int, list[EndorsementView]]:
     """Visible endorsements many organisations hold, with their roles, in one statement."""
     return await _by(session, viewer, Endorsement.organisation_id, organisation_ids)
+
+
+async def endorsements_by_id(
+    session: AsyncSession, viewer: Viewer, endorsement_ids: Iterable[int]
+) -> dict[int, EndorsementView]:
+    """Visible endorsements by id with their roles, in one statement."""
+    found = await _by(session, viewer, Endorsement.id, endorsement_ids)
+    return {key: views[0] for key, views in found.items() if views}

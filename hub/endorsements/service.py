@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.authorization import step
 from hub.endorsements.models import Endorsement, EndorsementRole, EndorsementStatus, Role
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.integrity import flush
+from hub.lifecycle import Action, Entity
 from hub.organisations.service import get_organisation, require_member
 from hub.types import utcnow
 
@@ -52,7 +54,8 @@ async def invite(
     invited_by_id: int,
     at: datetime | None = None,
 ) -> Endorsement:
-    """Invite an organisation to co-endorse a pledge in one or more roles (not LEAD)."""
+    """Invite an organisation to co-endorse a pledge in one or more roles (not LEAD); one
+    that declined, or whose endorsement was revoked, is invited afresh in the same record."""
     if not roles:
         raise InvalidInput("an invitation names at least one role", field=("roles",))
     if Role.LEAD in roles:
@@ -64,17 +67,52 @@ async def invite(
     if len(set(roles)) != len(roles):
         raise InvalidInput("a role is listed twice", code="DUPLICATE_VALUE", field=("roles",))
     await get_organisation(session, organisation_id)
-    endorsement = Endorsement(
-        pledge_id=pledge_id,
-        organisation_id=organisation_id,
-        status=EndorsementStatus.INVITED,
-        invited_by_id=invited_by_id,
-        invited_at=at or utcnow(),
-        roles=[EndorsementRole(organisation_id=organisation_id, role=role) for role in roles],
+    endorsement = await endorsement_of(session, pledge_id, organisation_id)
+    step(Entity.ENDORSEMENT, Action.INVITE, endorsement.status if endorsement else None)
+    if endorsement is None:
+        endorsement = Endorsement(pledge_id=pledge_id, organisation_id=organisation_id)
+        session.add(endorsement)
+    else:
+        await session.execute(
+            delete(EndorsementRole).where(
+                EndorsementRole.pledge_id == pledge_id,
+                EndorsementRole.organisation_id == organisation_id,
+            )
+        )
+    endorsement.status = EndorsementStatus.INVITED
+    endorsement.invited_by_id, endorsement.invited_at = invited_by_id, at or utcnow()
+    endorsement.accepted_at = endorsement.declined_at = endorsement.revoked_at = None
+    await flush(session)
+    session.add_all(
+        EndorsementRole(pledge_id=pledge_id, organisation_id=organisation_id, role=role)
+        for role in roles
     )
-    session.add(endorsement)
     await flush(session)
     return endorsement
+
+
+async def endorsement_of(
+    session: AsyncSession, pledge_id: int, organisation_id: int
+) -> Endorsement | None:
+    """The organisation's endorsement record on the pledge, if it has one."""
+    return await session.scalar(
+        select(Endorsement).where(
+            Endorsement.pledge_id == pledge_id, Endorsement.organisation_id == organisation_id
+        )
+    )
+
+
+async def roles_of(session: AsyncSession, pledge_id: int, organisation_id: int) -> list[Role]:
+    """The roles an organisation's endorsement of a pledge holds, in name order."""
+    rows = await session.scalars(
+        select(EndorsementRole.role)
+        .where(
+            EndorsementRole.pledge_id == pledge_id,
+            EndorsementRole.organisation_id == organisation_id,
+        )
+        .order_by(EndorsementRole.role)
+    )
+    return list(rows)
 
 
 async def get_endorsement(session: AsyncSession, endorsement_id: int) -> Endorsement:
@@ -90,12 +128,7 @@ async def respond(
 ) -> Endorsement:
     """The invited organisation's answer; only a member may accept."""
     endorsement = await get_endorsement(session, endorsement_id)
-    if endorsement.status is not EndorsementStatus.INVITED:
-        raise Conflict(
-            f"only an invitation can be answered; this endorsement is {endorsement.status}",
-            code="INVALID_TRANSITION",
-            field=("status",),
-        )
+    step(Entity.ENDORSEMENT, Action.ACCEPT if accept else Action.DECLINE, endorsement.status)
     when = at or utcnow()
     if accept:
         await require_member(session, endorsement.organisation_id, field="organisationId")
@@ -111,21 +144,38 @@ async def revoke(
 ) -> Endorsement:
     """Withdraw an invitation or an accepted endorsement; a LEAD cannot be revoked."""
     endorsement = await get_endorsement(session, endorsement_id)
-    if endorsement.status not in (EndorsementStatus.INVITED, EndorsementStatus.ACCEPTED):
+    step(Entity.ENDORSEMENT, Action.REVOKE, endorsement.status)
+    if Role.LEAD in await roles_of(session, endorsement.pledge_id, endorsement.organisation_id):
         raise Conflict(
-            f"a {endorsement.status} endorsement cannot be revoked",
-            code="INVALID_TRANSITION",
-            field=("status",),
+            "the lead's endorsement cannot be revoked; withdraw the pledge instead",
+            code="LEAD_REQUIRED",
+            field=("id",),
         )
-    lead = await session.scalar(
-        select(EndorsementRole).where(
-            EndorsementRole.pledge_id == endorsement.pledge_id,
-            EndorsementRole.organisation_id == endorsement.organisation_id,
-            EndorsementRole.role == Role.LEAD,
-        )
-    )
-    if lead is not None:
-        raise Conflict("the lead's endorsement cannot be revoked", code="LEAD_REQUIRED")
     endorsement.status, endorsement.revoked_at = EndorsementStatus.REVOKED, at or utcnow()
     await flush(session)
     return endorsement
+
+
+async def reset_co_endorsements(
+    session: AsyncSession, pledge_id: int, *, at: datetime | None = None
+) -> list[Endorsement]:
+    """After a material edit: every ACCEPTED co-endorsement (not the lead's) is INVITED again,
+    so that no organisation stands behind terms it has not seen."""
+    lead = select(EndorsementRole.organisation_id).where(
+        EndorsementRole.pledge_id == pledge_id, EndorsementRole.role == Role.LEAD
+    )
+    accepted = await session.scalars(
+        select(Endorsement).where(
+            Endorsement.pledge_id == pledge_id,
+            Endorsement.status == EndorsementStatus.ACCEPTED,
+            Endorsement.organisation_id.not_in(lead),
+        )
+    )
+    reset = list(accepted)
+    when = at or utcnow()
+    for endorsement in reset:
+        step(Entity.ENDORSEMENT, Action.RESET, endorsement.status)
+        endorsement.status, endorsement.invited_at = EndorsementStatus.INVITED, when
+        endorsement.accepted_at = None
+    await flush(session)
+    return reset

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.authorization import step
 from hub.columns import Provenance
 from hub.countries.service import require_countries
-from hub.errors import Conflict, NotFound
+from hub.errors import Conflict, InvalidInput, NotFound
 from hub.integrity import flush
+from hub.lifecycle import Action, Entity
 from hub.organisations.models import (
     MembershipStatus,
     Organisation,
     OrganisationIdentifier,
     OrganisationType,
 )
+from hub.pledges.rules import check_length
 from hub.types import utcnow
 
 
@@ -54,6 +58,55 @@ async def create_organisation(
     return organisation
 
 
+@dataclass(frozen=True, slots=True)
+class OrganisationDraft:
+    """What the secretariat states about an organisation."""
+
+    name: str
+    organisation_type: OrganisationType
+    headquarters_country: str | None = None
+    iati_identifier: str | None = None
+    website: str | None = None
+
+
+def check_organisation(draft: OrganisationDraft) -> None:
+    """Refuse an organisation that can never be stored, naming the field that is wrong."""
+    if not draft.name.strip():
+        raise InvalidInput("an organisation needs a name", code="REQUIRED", field=("name",))
+    check_length(draft.name, 300, ("name",))
+    if draft.iati_identifier is not None:
+        if not draft.iati_identifier.strip() or any(c.isspace() for c in draft.iati_identifier):
+            raise InvalidInput(
+                "an IATI organisation identifier has no spaces, such as XM-DAC-41114",
+                field=("iatiIdentifier",),
+            )
+        check_length(draft.iati_identifier, 200, ("iatiIdentifier",))
+    if draft.website is not None:
+        if not draft.website.startswith(("https://", "http://")) or any(
+            c.isspace() for c in draft.website
+        ):
+            raise InvalidInput(
+                "a website is an http(s) address", code="INVALID_URL", field=("website",)
+            )
+        check_length(draft.website, 500, ("website",))
+
+
+async def update_organisation(
+    session: AsyncSession, organisation: Organisation, draft: OrganisationDraft
+) -> Organisation:
+    """Replace what is stated about an organisation; its membership is not touched."""
+    check_organisation(draft)
+    if draft.headquarters_country is not None:
+        await require_countries(session, [draft.headquarters_country], field="headquartersCountry")
+    organisation.name = draft.name.strip()
+    organisation.organisation_type = draft.organisation_type
+    organisation.headquarters_country = draft.headquarters_country
+    organisation.iati_identifier = draft.iati_identifier
+    organisation.website = draft.website
+    await flush(session)
+    return organisation
+
+
 async def get_organisation(session: AsyncSession, organisation_id: int) -> Organisation:
     """The organisation with this id, or ``NotFound``."""
     organisation = await session.get(Organisation, organisation_id)
@@ -62,13 +115,25 @@ async def get_organisation(session: AsyncSession, organisation_id: int) -> Organ
     return organisation
 
 
+async def find_organisation(session: AsyncSession, reference: str, *, field: str) -> Organisation:
+    """An organisation named by its hub id or its IATI organisation identifier (at the
+    console and in settings, where people name organisations)."""
+    if reference.isascii() and reference.isdigit() and len(reference) <= 9:
+        return await get_organisation(session, int(reference))
+    found = await session.scalar(
+        select(Organisation).where(Organisation.iati_identifier == reference)
+    )
+    if found is None:
+        raise NotFound(f"no organisation has id or IATI identifier {reference!r}", field=(field,))
+    return found
+
+
 async def admit_member(
     session: AsyncSession, organisation_id: int, *, at: datetime | None = None
 ) -> Organisation:
     """Make an organisation a coalition member (the secretariat's decision)."""
     organisation = await get_organisation(session, organisation_id)
-    if organisation.membership_status is MembershipStatus.MEMBER:
-        raise Conflict(f"{organisation.name} is already a member", code="ALREADY_MEMBER")
+    step(Entity.ORGANISATION, Action.APPROVE, organisation.membership_status)
     organisation.membership_status = MembershipStatus.MEMBER
     organisation.member_since = organisation.member_since or at or utcnow()
     organisation.suspended_at = None

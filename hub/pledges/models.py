@@ -80,7 +80,8 @@ class Pledge(MoneyColumns, UsdEquivalentColumns, ProvenanceColumns, TimestampCol
     """A member's commitment; the money columns hold the pledged amount, if any.
 
     ``version`` rises on every update and makes a stale write fail instead of
-    overwriting someone else's change.
+    overwriting someone else's change. ``returned_at`` and ``return_note`` say when and why
+    the secretariat last sent a submitted pledge back to its lead for changes.
     """
 
     __tablename__ = "pledges"
@@ -120,6 +121,8 @@ class Pledge(MoneyColumns, UsdEquivalentColumns, ProvenanceColumns, TimestampCol
     end_date: Mapped[date | None] = mapped_column(Date)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    return_note: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (read once by the mapper)

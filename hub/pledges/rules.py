@@ -1,4 +1,5 @@
-"""Pure rules about pledges: what a draft must satisfy, and what the public may see."""
+"""Pure rules about pledges: what a draft must satisfy, when it is ready to submit, and which
+edits are material."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from decimal import Decimal
 
 from hub.countries.models import CountryGroup
 from hub.errors import InvalidInput
+from hub.money.amounts import parse_amount
 from hub.pledges.models import (
     BeneficiaryGroup,
     Direction,
@@ -48,12 +50,41 @@ def _no_repeats(values: Sequence[object], name: str) -> None:
         seen.add(value)
 
 
+MAX_TITLE = 500
+MAX_DESCRIPTION = 20_000
+MAX_VALUE = Decimal(10) ** 22
+"""Target and progress values are stored with 28 digits, 6 of them decimals."""
+AMOUNT_FIELD = ("pledgedAmount", "amount")
+
+
+def check_value(value: Decimal | None, field: Sequence[str]) -> None:
+    """Refuse a measured value that is not finite or does not fit its column."""
+    if value is None:
+        return
+    if not value.is_finite() or abs(value) >= MAX_VALUE:
+        raise InvalidInput(
+            f"{value} is not a finite number below 10^22", code="VALUE_OUT_OF_RANGE", field=field
+        )
+    if value != value.quantize(Decimal("0.000001")):
+        raise InvalidInput(
+            f"{value} has more than 6 decimal places", code="TOO_MANY_DECIMALS", field=field
+        )
+
+
+def check_length(text: str | None, limit: int, field: Sequence[str]) -> None:
+    """Refuse text longer than ``limit`` characters."""
+    if text is not None and len(text) > limit:
+        raise InvalidInput(
+            f"at most {limit} characters, not {len(text)}", code="TOO_LONG", field=field
+        )
+
+
 def check_draft(draft: PledgeDraft) -> None:
     """Refuse a draft that can never be stored, naming the first field that is wrong."""
     if not draft.title.strip():
         raise InvalidInput("a pledge needs a title", code="REQUIRED", field=("title",))
-    if len(draft.title) > 500:
-        raise InvalidInput("a title has at most 500 characters", code="TOO_LONG", field=("title",))
+    check_length(draft.title, MAX_TITLE, ("title",))
+    check_length(draft.description, MAX_DESCRIPTION, ("description",))
     _no_repeats(draft.focus_areas, "focusAreas")
     _no_repeats(draft.target_countries, "targetCountries")
     _no_repeats(draft.target_groups, "targetGroups")
@@ -68,26 +99,63 @@ def check_draft(draft: PledgeDraft) -> None:
         raise InvalidInput(
             "an amount needs a currency and a currency an amount", field=("pledgedAmount",)
         )
+    if draft.amount is not None and parse_amount(draft.amount, field=AMOUNT_FIELD) <= 0:
+        raise InvalidInput(
+            "a pledged amount is more than zero", code="INVALID_AMOUNT", field=AMOUNT_FIELD
+        )
 
 
-def submission_problems(focus_areas: Sequence[FocusArea], has_lead: bool) -> list[InvalidInput]:
-    """Why a pledge may not be submitted or published yet; empty when it may."""
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    """What a pledge holds, as far as being ready to submit or publish goes."""
+
+    pledge_type: PledgeType
+    focus_areas: int
+    places: int
+    quantified_targets_with_deadline: int
+    has_amount: bool
+    has_lead: bool
+
+
+def _problem(code: str, field: str, what: str) -> InvalidInput:
+    return InvalidInput(
+        f"the pledge needs {what} before it is submitted", code=code, field=(field,)
+    )
+
+
+def publication_problems(facts: Readiness) -> list[InvalidInput]:
+    """What every pledge needs before it goes public, whoever records it: a focus area and
+    its lead's accepted LEAD endorsement (records the hub imports keep their source's terms)."""
     problems = []
-    if not focus_areas:
+    if not facts.focus_areas:
+        problems.append(_problem("FOCUS_AREA_REQUIRED", "focusAreas", "at least one focus area"))
+    if not facts.has_lead:
         problems.append(
-            InvalidInput(
-                "a pledge needs at least one focus area before it is submitted",
-                code="FOCUS_AREA_REQUIRED",
-                field=("focusAreas",),
+            _problem("LEAD_REQUIRED", "endorsements", "its lead's accepted LEAD endorsement")
+        )
+    return problems
+
+
+def smart_problems(facts: Readiness) -> list[InvalidInput]:
+    """Every reason a partner's pledge is not SMART-complete yet; empty when it may be
+    submitted: ``publication_problems``, and it names countries or country groups, has a
+    quantitative target with a value and a deadline, and states its money if FINANCIAL."""
+    problems = publication_problems(facts)
+    if not facts.places:
+        problems.append(
+            _problem("PLACE_REQUIRED", "targetCountries", "the countries or groups it targets")
+        )
+    if not facts.quantified_targets_with_deadline:
+        problems.append(
+            _problem(
+                "TARGET_REQUIRED",
+                "targets",
+                "a quantitative target with a target value and a deadline",
             )
         )
-    if not has_lead:
+    if facts.pledge_type is PledgeType.FINANCIAL and not facts.has_amount:
         problems.append(
-            InvalidInput(
-                "a pledge needs an accepted LEAD endorsement by its lead member",
-                code="LEAD_REQUIRED",
-                field=("endorsements",),
-            )
+            _problem("AMOUNT_REQUIRED", "pledgedAmount", "the amount pledged (it is FINANCIAL)")
         )
     return problems
 
@@ -109,19 +177,83 @@ class TargetDraft:
     deadline: date | None = None
 
 
-def check_target(draft: TargetDraft) -> None:
-    """Refuse a target that cannot be measured as stated."""
+MAX_UNIT = 50
+MAX_LABEL = 300
+MAX_TARGET_DESCRIPTION = 5_000
+
+
+def check_target(draft: TargetDraft, at: Sequence[str] = ()) -> None:
+    """Refuse a target that cannot be measured as stated; ``at`` prefixes the field path."""
+    path = tuple(at)
     if not draft.unit.strip():
-        raise InvalidInput("a target needs a unit", code="REQUIRED", field=("unit",))
+        raise InvalidInput("a target needs a unit", code="REQUIRED", field=(*path, "unit"))
+    check_length(draft.unit, MAX_UNIT, (*path, "unit"))
+    check_length(draft.label, MAX_LABEL, (*path, "label"))
+    check_length(draft.description, MAX_TARGET_DESCRIPTION, (*path, "description"))
     if draft.indicator is Indicator.OTHER and not draft.label:
-        raise InvalidInput("an OTHER indicator needs a label", code="REQUIRED", field=("label",))
+        raise InvalidInput(
+            "an OTHER indicator needs a label", code="REQUIRED", field=(*path, "label")
+        )
     if draft.measure is Measure.QUANTITATIVE and draft.target_value is None:
         raise InvalidInput(
-            "a quantitative target needs a target value", code="REQUIRED", field=("targetValue",)
+            "a quantitative target needs a target value",
+            code="REQUIRED",
+            field=(*path, "targetValue"),
         )
     if draft.measure is Measure.QUALITATIVE and (
         draft.target_value is not None or draft.baseline_value is not None or not draft.description
     ):
         raise InvalidInput(
-            "a qualitative target has a description and no values", field=("description",)
+            "a qualitative target has a description and no values", field=(*path, "description")
         )
+    check_value(draft.target_value, (*path, "targetValue"))
+    check_value(draft.baseline_value, (*path, "baseline"))
+    if draft.baseline_date and draft.deadline and draft.deadline < draft.baseline_date:
+        raise InvalidInput("the deadline is before the baseline date", field=(*path, "deadline"))
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """What co-endorsers stand behind: a change to any of it is a material edit."""
+
+    amount_minor: int | None
+    currency: str | None
+    start_date: date | None
+    end_date: date | None
+    countries: frozenset[str]
+    groups: frozenset[CountryGroup]
+    targets: frozenset[tuple[object, ...]]
+
+
+def target_terms(draft: TargetDraft) -> tuple[object, ...]:
+    """The parts of a target that are terms (its wording aside)."""
+    return (
+        draft.indicator,
+        draft.measure,
+        draft.direction,
+        draft.cumulative,
+        draft.unit.strip(),
+        draft.baseline_value,
+        draft.baseline_date,
+        draft.target_value,
+        draft.deadline,
+    )
+
+
+TERM_FIELDS = {
+    "amount_minor": "pledgedAmount",
+    "currency": "pledgedAmount",
+    "start_date": "startDate",
+    "end_date": "endDate",
+    "countries": "targetCountries",
+    "groups": "targetGroups",
+    "targets": "targets",
+}
+
+
+def material_changes(before: Terms, after: Terms) -> list[str]:
+    """The terms that differ, by their GraphQL field names; empty for an edit of wording."""
+    changed = (
+        name for key, name in TERM_FIELDS.items() if getattr(before, key) != getattr(after, key)
+    )
+    return list(dict.fromkeys(changed))

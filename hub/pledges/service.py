@@ -1,21 +1,31 @@
-"""Pledges: recording them, moving them through their publication life, reading them."""
+"""Pledges: recording them, editing them, and moving them through their publication life.
+
+These are the hub's own writes, with the status rule of ``hub.lifecycle`` and no caller:
+partners' actions go through ``hub.pledges.commands``, which authorizes and then calls these.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.authorization import step
 from hub.columns import Provenance
 from hub.countries.service import require_countries
 from hub.endorsements.service import has_lead, lead_endorsement
-from hub.errors import Conflict, NotFound
+from hub.errors import Conflict, InvalidInput, NotFound
 from hub.integrity import flush
-from hub.money.amounts import money
+from hub.lifecycle import Action, Entity
+from hub.money.amounts import UsdEquivalent, money
 from hub.money.conversion import DEFAULT_MAX_RATE_AGE
 from hub.money.service import stamp_usd, usd_equivalent
 from hub.organisations.service import require_member
 from hub.pledges.models import (
+    Measure,
     Pledge,
     PledgeBeneficiaryGroup,
     PledgeFocusArea,
@@ -25,21 +35,46 @@ from hub.pledges.models import (
     PublicationStatus,
     Target,
 )
-from hub.pledges.queries import focus_areas_by_pledge
 from hub.pledges.rules import (
+    MAX_DESCRIPTION,
     PledgeDraft,
+    Readiness,
     TargetDraft,
+    Terms,
     check_draft,
+    check_length,
     check_target,
-    submission_problems,
+    material_changes,
+    publication_problems,
+    smart_problems,
+    target_terms,
 )
+from hub.progress.models import ProgressValue
 from hub.types import utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class TargetChange:
+    """A target as a caller states it: ``target_id`` names one the pledge has, None a new one."""
+
+    draft: TargetDraft
+    target_id: int | None = None
+
+
+def _check(draft: PledgeDraft, targets: Sequence[TargetChange]) -> None:
+    check_draft(draft)
+    for index, change in enumerate(targets):
+        check_target(change.draft, at=("targets", str(index)))
+    named = [change.target_id for change in targets if change.target_id is not None]
+    if len(set(named)) != len(named):
+        raise InvalidInput("a target is listed twice", code="DUPLICATE_VALUE", field=("targets",))
 
 
 async def create_pledge(
     session: AsyncSession,
     lead_member_id: int,
     draft: PledgeDraft,
+    targets: Sequence[TargetChange] = (),
     *,
     provenance: Provenance | None = None,
     at: datetime | None = None,
@@ -49,42 +84,189 @@ async def create_pledge(
 
     The pledged money is converted to US dollars at the rate nearest the announcement date.
     """
-    check_draft(draft)
+    _check(draft, targets)
+    if any(change.target_id is not None for change in targets):
+        raise InvalidInput(
+            "a new pledge has no targets to refer to yet", code="UNKNOWN_TARGET", field=("targets",)
+        )
     await require_member(session, lead_member_id, field="leadMemberId")
-    await require_countries(session, draft.target_countries, field="targetCountries")
     now = at or utcnow()
-    announced_on = draft.announced_on or now.date()
     pledge = Pledge(
         lead_member_id=lead_member_id,
-        title=draft.title.strip(),
-        description=draft.description,
-        pledge_type=draft.pledge_type,
         publication_status=PublicationStatus.DRAFT,
-        implementation_status=draft.implementation_status,
-        announced_on=announced_on,
-        start_date=draft.start_date,
-        end_date=draft.end_date,
-        focus_areas=[PledgeFocusArea(focus_area=area) for area in draft.focus_areas],
-        target_countries=[PledgeTargetCountry(country=code) for code in draft.target_countries],
-        target_groups=[PledgeTargetGroup(country_group=group) for group in draft.target_groups],
-        beneficiary_groups=[
-            PledgeBeneficiaryGroup(beneficiary_group=group) for group in draft.beneficiary_groups
-        ],
-        sdgs=[PledgeSdg(sdg=sdg) for sdg in draft.sdgs],
+        announced_on=draft.announced_on or now.date(),
     )
     if provenance is not None:
         provenance.stamp(pledge)
-    if draft.amount is not None and draft.currency is not None:
-        pledged = money(draft.amount, draft.currency, field="pledgedAmount")
-        pledge.amount_minor, pledge.currency = pledged.amount_minor, pledged.currency
-        stamp_usd(pledge, await usd_equivalent(session, pledged, announced_on, max_rate_age))
+    await _write_content(session, pledge, draft, max_rate_age)
     session.add(pledge)
     await flush(session)
+    await _write_children(session, pledge, draft, targets, fresh=True)
     endorsement = lead_endorsement(lead_member_id, now)
     endorsement.pledge_id = pledge.id
     session.add(endorsement)
     await flush(session)
     return pledge
+
+
+async def update_pledge(
+    session: AsyncSession,
+    pledge: Pledge,
+    draft: PledgeDraft,
+    targets: Sequence[TargetChange],
+    *,
+    max_rate_age: timedelta = DEFAULT_MAX_RATE_AGE,
+) -> list[str]:
+    """Replace the pledge's content with ``draft`` and ``targets`` (its lead, status and
+    history stay); returns the terms that changed, which make the edit material."""
+    _check(draft, targets)
+    before = await terms_of(session, pledge)
+    await _write_content(session, pledge, draft, max_rate_age)
+    await _write_children(session, pledge, draft, targets, fresh=False)
+    pledge.updated_at = utcnow()  # the version rises even when only child rows changed
+    await flush(session)
+    return material_changes(before, await terms_of(session, pledge))
+
+
+async def _write_content(
+    session: AsyncSession, pledge: Pledge, draft: PledgeDraft, max_rate_age: timedelta
+) -> None:
+    await require_countries(session, draft.target_countries, field="targetCountries")
+    pledge.title = draft.title.strip()
+    pledge.description = draft.description
+    pledge.pledge_type = draft.pledge_type
+    pledge.implementation_status = draft.implementation_status
+    pledge.announced_on = draft.announced_on or pledge.announced_on
+    pledge.start_date, pledge.end_date = draft.start_date, draft.end_date
+    if draft.amount is None or draft.currency is None:
+        pledge.amount_minor = pledge.currency = None
+        stamp_usd(pledge, UsdEquivalent(None))
+        return
+    pledged = money(draft.amount, draft.currency, field="pledgedAmount")
+    pledge.amount_minor, pledge.currency = pledged.amount_minor, pledged.currency
+    stamp_usd(pledge, await usd_equivalent(session, pledged, pledge.announced_on, max_rate_age))
+
+
+async def _write_children(
+    session: AsyncSession,
+    pledge: Pledge,
+    draft: PledgeDraft,
+    targets: Sequence[TargetChange],
+    *,
+    fresh: bool,
+) -> None:
+    rows: list[object] = [
+        *(PledgeFocusArea(pledge_id=pledge.id, focus_area=a) for a in draft.focus_areas),
+        *(PledgeTargetCountry(pledge_id=pledge.id, country=c) for c in draft.target_countries),
+        *(PledgeTargetGroup(pledge_id=pledge.id, country_group=g) for g in draft.target_groups),
+        *(
+            PledgeBeneficiaryGroup(pledge_id=pledge.id, beneficiary_group=g)
+            for g in draft.beneficiary_groups
+        ),
+        *(PledgeSdg(pledge_id=pledge.id, sdg=sdg) for sdg in draft.sdgs),
+    ]
+    if not fresh:
+        for model in (
+            PledgeFocusArea,
+            PledgeTargetCountry,
+            PledgeTargetGroup,
+            PledgeBeneficiaryGroup,
+            PledgeSdg,
+        ):
+            await session.execute(delete(model).where(model.pledge_id == pledge.id))
+    session.add_all(rows)
+    await _write_targets(session, pledge.id, targets)
+
+
+async def _write_targets(
+    session: AsyncSession, pledge_id: int, targets: Sequence[TargetChange]
+) -> None:
+    """Update the targets named, add the new ones, and drop those left out, unless progress
+    was reported against them (a report's values would lose their target)."""
+    existing = {
+        target.id: target
+        for target in await session.scalars(select(Target).where(Target.pledge_id == pledge_id))
+    }
+    for index, change in enumerate(targets):
+        if change.target_id is not None and change.target_id not in existing:
+            raise NotFound(
+                f"target {change.target_id} is not a target of this pledge",
+                code="UNKNOWN_TARGET",
+                field=("targets", str(index), "id"),
+            )
+    kept = {change.target_id for change in targets}
+    dropped = sorted(set(existing) - kept)
+    if dropped:
+        reported = set(
+            await session.scalars(
+                select(ProgressValue.target_id).where(ProgressValue.target_id.in_(dropped))
+            )
+        )
+        if reported:
+            raise Conflict(
+                f"target(s) {', '.join(map(str, sorted(reported)))} have progress reported "
+                "against them and stay: list them again",
+                code="TARGET_REPORTED",
+                field=("targets",),
+            )
+        await session.execute(delete(Target).where(Target.id.in_(dropped)))
+    for change in targets:
+        target = existing.get(change.target_id) if change.target_id is not None else None
+        if target is None:
+            target = Target(pledge_id=pledge_id)
+            session.add(target)
+        _fill_target(target, change.draft)
+
+
+def _fill_target(target: Target, draft: TargetDraft) -> None:
+    target.indicator = draft.indicator
+    target.label = draft.label
+    target.description = draft.description
+    target.unit = draft.unit.strip()
+    target.measure = draft.measure
+    target.direction = draft.direction
+    target.cumulative = draft.cumulative
+    target.baseline_value = draft.baseline_value
+    target.baseline_date = draft.baseline_date
+    target.target_value = draft.target_value
+    target.deadline = draft.deadline
+
+
+async def terms_of(session: AsyncSession, pledge: Pledge) -> Terms:
+    """The terms co-endorsers stand behind, as stored now."""
+    await flush(session)
+    countries = await session.scalars(
+        select(PledgeTargetCountry.country).where(PledgeTargetCountry.pledge_id == pledge.id)
+    )
+    groups = await session.scalars(
+        select(PledgeTargetGroup.country_group).where(PledgeTargetGroup.pledge_id == pledge.id)
+    )
+    targets = await session.scalars(select(Target).where(Target.pledge_id == pledge.id))
+    return Terms(
+        amount_minor=pledge.amount_minor,
+        currency=pledge.currency,
+        start_date=pledge.start_date,
+        end_date=pledge.end_date,
+        countries=frozenset(countries),
+        groups=frozenset(groups),
+        targets=frozenset((target.id, *target_terms(_draft_of(target))) for target in targets),
+    )
+
+
+def _draft_of(target: Target) -> TargetDraft:
+    return TargetDraft(
+        indicator=target.indicator,
+        unit=target.unit,
+        measure=target.measure,
+        direction=target.direction,
+        cumulative=target.cumulative,
+        label=target.label,
+        description=target.description,
+        baseline_value=target.baseline_value,
+        baseline_date=target.baseline_date,
+        target_value=target.target_value,
+        deadline=target.deadline,
+    )
 
 
 async def get_pledge(session: AsyncSession, pledge_id: int) -> Pledge:
@@ -95,19 +277,51 @@ async def get_pledge(session: AsyncSession, pledge_id: int) -> Pledge:
     return pledge
 
 
-def _refuse_transition(pledge: Pledge, target: PublicationStatus) -> Conflict:
-    return Conflict(
-        f"a {pledge.publication_status} pledge cannot become {target}",
-        code="INVALID_TRANSITION",
-        field=("publicationStatus",),
+async def readiness(session: AsyncSession, pledge: Pledge) -> Readiness:
+    """What the pledge holds that SMART-completeness asks for, in one statement."""
+    quantified = (
+        select(func.count())
+        .where(
+            Target.pledge_id == pledge.id,
+            Target.measure == Measure.QUANTITATIVE,
+            Target.target_value.is_not(None),
+            Target.deadline.is_not(None),
+        )
+        .scalar_subquery()
+    )
+    counts = (
+        await session.execute(
+            select(
+                select(func.count())
+                .where(PledgeFocusArea.pledge_id == pledge.id)
+                .scalar_subquery(),
+                select(func.count())
+                .where(PledgeTargetCountry.pledge_id == pledge.id)
+                .scalar_subquery(),
+                select(func.count())
+                .where(PledgeTargetGroup.pledge_id == pledge.id)
+                .scalar_subquery(),
+                quantified,
+            )
+        )
+    ).one()
+    return Readiness(
+        pledge_type=pledge.pledge_type,
+        focus_areas=counts[0],
+        places=counts[1] + counts[2],
+        quantified_targets_with_deadline=counts[3],
+        has_amount=pledge.amount_minor is not None,
+        has_lead=await has_lead(session, pledge.id),
     )
 
 
-async def _ready_to_go_public(session: AsyncSession, pledge: Pledge) -> None:
-    areas = (await focus_areas_by_pledge(session, [pledge.id]))[pledge.id]
-    problems = submission_problems(areas, await has_lead(session, pledge.id))
+async def require_ready(session: AsyncSession, pledge: Pledge, *, smart: bool) -> None:
+    """Refuse a pledge that may not go public yet, naming every missing part; ``smart`` asks
+    for SMART-completeness (partners' pledges), not only what every pledge needs."""
+    facts = await readiness(session, pledge)
+    problems = smart_problems(facts) if smart else publication_problems(facts)
     if problems:
-        raise problems[0]
+        raise InvalidInput.several(problems)
 
 
 async def submit_pledge(
@@ -115,10 +329,22 @@ async def submit_pledge(
 ) -> Pledge:
     """DRAFT to SUBMITTED, once the pledge has a focus area and its lead."""
     pledge = await get_pledge(session, pledge_id)
-    if pledge.publication_status is not PublicationStatus.DRAFT:
-        raise _refuse_transition(pledge, PublicationStatus.SUBMITTED)
-    await _ready_to_go_public(session, pledge)
+    step(Entity.PLEDGE, Action.SUBMIT, pledge.publication_status)
+    await require_ready(session, pledge, smart=False)
     pledge.publication_status = PublicationStatus.SUBMITTED
+    await flush(session)
+    return pledge
+
+
+async def return_pledge(
+    session: AsyncSession, pledge_id: int, note: str, *, at: datetime | None = None
+) -> Pledge:
+    """SUBMITTED back to DRAFT with the secretariat's note on what to change."""
+    check_length(note, MAX_DESCRIPTION, ("note",))
+    pledge = await get_pledge(session, pledge_id)
+    step(Entity.PLEDGE, Action.RETURN, pledge.publication_status)
+    pledge.publication_status = PublicationStatus.DRAFT
+    pledge.returned_at, pledge.return_note = at or utcnow(), note.strip() or None
     await flush(session)
     return pledge
 
@@ -128,9 +354,8 @@ async def publish_pledge(
 ) -> Pledge:
     """SUBMITTED to PUBLISHED (the secretariat's decision); the same checks apply."""
     pledge = await get_pledge(session, pledge_id)
-    if pledge.publication_status is not PublicationStatus.SUBMITTED:
-        raise _refuse_transition(pledge, PublicationStatus.PUBLISHED)
-    await _ready_to_go_public(session, pledge)
+    step(Entity.PLEDGE, Action.PUBLISH, pledge.publication_status)
+    await require_ready(session, pledge, smart=False)
     pledge.publication_status = PublicationStatus.PUBLISHED
     pledge.published_at = at or utcnow()
     await flush(session)
@@ -142,8 +367,7 @@ async def fulfil_pledge(
 ) -> Pledge:
     """PUBLISHED to FULFILLED: the commitment was met."""
     pledge = await get_pledge(session, pledge_id)
-    if pledge.publication_status is not PublicationStatus.PUBLISHED:
-        raise _refuse_transition(pledge, PublicationStatus.FULFILLED)
+    step(Entity.PLEDGE, Action.FULFIL, pledge.publication_status)
     pledge.publication_status = PublicationStatus.FULFILLED
     await flush(session)
     return pledge
@@ -152,10 +376,10 @@ async def fulfil_pledge(
 async def withdraw_pledge(
     session: AsyncSession, pledge_id: int, *, at: datetime | None = None
 ) -> Pledge:
-    """Any status but WITHDRAWN to WITHDRAWN; a once-published pledge keeps its publication date."""
+    """DRAFT, SUBMITTED or PUBLISHED to WITHDRAWN; a once-published pledge keeps its
+    publication date (and stays in the public graph, marked withdrawn)."""
     pledge = await get_pledge(session, pledge_id)
-    if pledge.publication_status is PublicationStatus.WITHDRAWN:
-        raise _refuse_transition(pledge, PublicationStatus.WITHDRAWN)
+    step(Entity.PLEDGE, Action.WITHDRAW, pledge.publication_status)
     pledge.publication_status = PublicationStatus.WITHDRAWN
     pledge.withdrawn_at = at or utcnow()
     await flush(session)
@@ -166,20 +390,8 @@ async def add_target(session: AsyncSession, pledge_id: int, draft: TargetDraft) 
     """Add a measurable target to a pledge."""
     check_target(draft)
     await get_pledge(session, pledge_id)
-    target = Target(
-        pledge_id=pledge_id,
-        indicator=draft.indicator,
-        label=draft.label,
-        description=draft.description,
-        unit=draft.unit,
-        measure=draft.measure,
-        direction=draft.direction,
-        cumulative=draft.cumulative,
-        baseline_value=draft.baseline_value,
-        baseline_date=draft.baseline_date,
-        target_value=draft.target_value,
-        deadline=draft.deadline,
-    )
+    target = Target(pledge_id=pledge_id)
+    _fill_target(target, draft)
     session.add(target)
     await flush(session)
     return target

@@ -52,6 +52,8 @@ class ProgressReport(MoneyColumns, UsdEquivalentColumns, ProvenanceColumns, Time
     status: Mapped[ReportStatus] = mapped_column(
         db_enum(ReportStatus), default=ReportStatus.SUBMITTED
     )
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    review_note: Mapped[str | None] = mapped_column(Text)
 
     values: Mapped[list[ProgressValue]] = relationship(
         lazy="raise", cascade="all, delete-orphan", passive_deletes=True

@@ -108,3 +108,13 @@ async def targets_by_id(
         )
     )
     return {target.id: target for target in rows}
+
+
+async def reports_by_id(
+    session: AsyncSession, viewer: Viewer, report_ids: Iterable[int]
+) -> dict[int, ProgressReport]:
+    """Visible progress reports by id, in one statement."""
+    rows = await session.scalars(
+        select(ProgressReport).where(ProgressReport.id.in_(set(report_ids)), report_visible(viewer))
+    )
+    return {report.id: report for report in rows}

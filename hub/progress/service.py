@@ -7,14 +7,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.authorization import step
 from hub.columns import Provenance
-from hub.errors import Conflict, InvalidInput, NotFound
+from hub.errors import InvalidInput, NotFound
 from hub.integrity import flush
+from hub.lifecycle import Action, Entity
 from hub.money.amounts import money
 from hub.money.conversion import DEFAULT_MAX_RATE_AGE
 from hub.money.service import stamp_usd, usd_equivalent
 from hub.organisations.service import require_member
 from hub.pledges.models import Target
+from hub.pledges.rules import MAX_DESCRIPTION, check_length
 from hub.pledges.service import get_pledge
 from hub.progress.models import EvidenceLink, ProgressReport, ProgressValue, ReportStatus
 from hub.progress.rules import ReportDraft, check_report
@@ -74,17 +77,27 @@ async def report_progress(
     return report
 
 
-async def review_report(session: AsyncSession, report_id: int, *, verified: bool) -> ProgressReport:
-    """The secretariat's verdict on a SUBMITTED report."""
+async def review_report(
+    session: AsyncSession,
+    report_id: int,
+    *,
+    verified: bool,
+    note: str = "",
+    at: datetime | None = None,
+) -> ProgressReport:
+    """The secretariat's verdict on a SUBMITTED report, with what it found."""
+    check_length(note, MAX_DESCRIPTION, ("note",))
+    report = await get_report(session, report_id)
+    step(Entity.REPORT, Action.VERIFY if verified else Action.REJECT, report.status)
+    report.status = ReportStatus.VERIFIED if verified else ReportStatus.REJECTED
+    report.reviewed_at, report.review_note = at or utcnow(), note.strip() or None
+    await flush(session)
+    return report
+
+
+async def get_report(session: AsyncSession, report_id: int) -> ProgressReport:
+    """The report with this id, or ``NotFound``."""
     report = await session.get(ProgressReport, report_id)
     if report is None:
         raise NotFound(f"progress report {report_id} does not exist", field=("reportId",))
-    if report.status is not ReportStatus.SUBMITTED:
-        raise Conflict(
-            f"only a SUBMITTED report can be reviewed; this one is {report.status}",
-            code="INVALID_TRANSITION",
-            field=("status",),
-        )
-    report.status = ReportStatus.VERIFIED if verified else ReportStatus.REJECTED
-    await flush(session)
     return report

@@ -1,0 +1,140 @@
+"""What a caller may do to pledges: each command authorizes, then writes through the service.
+
+A pledge the caller may not see is reported exactly as one that does not exist, so ids of
+other members' drafts tell nothing. Every write locks the pledge's row first (PostgreSQL;
+SQLite has one writer anyway), so two writers never both pass the version check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth.principal import Principal
+from hub.authorization import actors, authorize, require_scope
+from hub.endorsements.service import reset_co_endorsements
+from hub.errors import Conflict, NotFound
+from hub.lifecycle import Action, Entity
+from hub.pledges.models import Pledge
+from hub.pledges.rules import PledgeDraft
+from hub.pledges.service import (
+    TargetChange,
+    create_pledge,
+    fulfil_pledge,
+    publish_pledge,
+    require_ready,
+    return_pledge,
+    submit_pledge,
+    update_pledge,
+    withdraw_pledge,
+)
+from hub.visibility import pledge_visible
+
+
+async def pledge_for(
+    session: AsyncSession, principal: Principal, pledge_id: int, *, field: str = "id"
+) -> Pledge:
+    """The pledge, locked for this transaction, if the principal may see it; else ``NotFound``
+    with the same words whether it is hidden or absent."""
+    pledge = await session.scalar(
+        select(Pledge)
+        .where(Pledge.id == pledge_id, pledge_visible(principal.viewer))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if pledge is None:
+        raise NotFound("no pledge with this id is visible to this client", field=(field,))
+    return pledge
+
+
+async def create(
+    session: AsyncSession,
+    principal: Principal,
+    draft: PledgeDraft,
+    targets: Sequence[TargetChange],
+    *,
+    at: datetime | None = None,
+) -> Pledge:
+    """A DRAFT pledge led by the caller's member."""
+    require_scope(principal, Entity.PLEDGE, Action.CREATE)
+    authorize(principal, Entity.PLEDGE, Action.CREATE, None, actors(principal))
+    assert principal.member_id is not None  # MEMBER is held only by a member's client
+    return await create_pledge(session, principal.member_id, draft, targets, at=at)
+
+
+async def update(
+    session: AsyncSession,
+    principal: Principal,
+    pledge_id: int,
+    version: int,
+    draft: PledgeDraft,
+    targets: Sequence[TargetChange],
+    *,
+    at: datetime | None = None,
+) -> tuple[Pledge, list[str], int]:
+    """Replace the content of a pledge the caller leads, if nobody changed it since the caller
+    read ``version``; returns the pledge, the terms that changed and how many ACCEPTED
+    co-endorsements went back to INVITED because they did."""
+    require_scope(principal, Entity.PLEDGE, Action.EDIT)
+    pledge = await pledge_for(session, principal, pledge_id)
+    held = actors(principal, lead_member_id=pledge.lead_member_id)
+    authorize(principal, Entity.PLEDGE, Action.EDIT, pledge.publication_status, held)
+    if pledge.version != version:
+        raise Conflict(
+            f"the pledge is at version {pledge.version}, not {version}: someone changed it "
+            "since you read it; read it again and retry",
+            code="STALE_VERSION",
+            field=("version",),
+        )
+    changed = await update_pledge(session, pledge, draft, targets)
+    reset = await reset_co_endorsements(session, pledge.id, at=at) if changed else []
+    return pledge, changed, len(reset)
+
+
+async def _move(
+    session: AsyncSession, principal: Principal, pledge_id: int, action: Action
+) -> Pledge:
+    require_scope(principal, Entity.PLEDGE, action)
+    pledge = await pledge_for(session, principal, pledge_id)
+    held = actors(principal, lead_member_id=pledge.lead_member_id)
+    authorize(principal, Entity.PLEDGE, action, pledge.publication_status, held)
+    return pledge
+
+
+async def submit(session: AsyncSession, principal: Principal, pledge_id: int) -> Pledge:
+    """The lead asks the secretariat to publish its SMART-complete draft."""
+    await require_ready(
+        session, await _move(session, principal, pledge_id, Action.SUBMIT), smart=True
+    )
+    return await submit_pledge(session, pledge_id)
+
+
+async def publish(session: AsyncSession, principal: Principal, pledge_id: int) -> Pledge:
+    """The secretariat publishes a submitted pledge, SMART-complete still."""
+    await require_ready(
+        session, await _move(session, principal, pledge_id, Action.PUBLISH), smart=True
+    )
+    return await publish_pledge(session, pledge_id)
+
+
+async def send_back(
+    session: AsyncSession, principal: Principal, pledge_id: int, note: str
+) -> Pledge:
+    """The secretariat returns a submitted pledge to its lead, saying what to change."""
+    await _move(session, principal, pledge_id, Action.RETURN)
+    return await return_pledge(session, pledge_id, note)
+
+
+async def withdraw(session: AsyncSession, principal: Principal, pledge_id: int) -> Pledge:
+    """The lead or the secretariat withdraws a pledge."""
+    await _move(session, principal, pledge_id, Action.WITHDRAW)
+    return await withdraw_pledge(session, pledge_id)
+
+
+async def fulfil(session: AsyncSession, principal: Principal, pledge_id: int) -> Pledge:
+    """The secretariat records that a published pledge was met."""
+    await _move(session, principal, pledge_id, Action.FULFIL)
+    return await fulfil_pledge(session, pledge_id)
