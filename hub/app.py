@@ -94,6 +94,8 @@ class HubGraphQL(GraphQL[Context, None]):
             caller=caller,
             gateway=gateway,
             request=request,
+            idempotency_key=request.headers.get("idempotency-key"),
+            response=response,
         )
 
     def should_render_graphql_ide(self, request: Any) -> bool:
@@ -162,6 +164,9 @@ def create_app(settings: Settings) -> Starlette:
         max_root_fields=settings.max_root_fields,
         max_cost=settings.max_operation_cost,
         budget=budget_for(settings.database_url, settings.anonymous_cost_per_hour, session_factory),
+        client_budget=budget_for(
+            settings.database_url, settings.client_cost_per_hour, session_factory
+        ),
         field_suggestions=settings.field_suggestions,
         introspection=settings.introspection,
         tracing=settings.federation_tracing,
@@ -214,8 +219,14 @@ def create_app(settings: Settings) -> Starlette:
                     "content-type",
                     "apollo-require-preflight",
                     "x-request-id",
+                    "idempotency-key",
                 ],
-                expose_headers=["x-request-id", "etag", "www-authenticate"],
+                expose_headers=[
+                    "x-request-id",
+                    "etag",
+                    "www-authenticate",
+                    "idempotent-replayed",
+                ],
                 max_age=600,
             ),
             Middleware(

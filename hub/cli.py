@@ -30,6 +30,7 @@ from hub.auth.clients import (
 )
 from hub.auth.issuers import MAX_LIFETIME_SECONDS
 from hub.auth.models import OAuthClient
+from hub.auth.principal import CONSOLE
 from hub.auth.scopes import ClientKind, split_scopes
 from hub.countries.reference import read_reference
 from hub.countries.service import country_count, load_reference
@@ -51,6 +52,9 @@ from hub.logs import configure_logging
 from hub.migrate import upgrade
 from hub.money.rates import RateFormat, parse_rates
 from hub.money.service import load_rates
+from hub.organisations import commands as organisation_commands
+from hub.organisations.models import Organisation, OrganisationType
+from hub.organisations.service import OrganisationDraft, find_organisation
 from hub.settings import Settings
 from hub.types import utcnow
 
@@ -372,6 +376,102 @@ def clients_rotate_secret(client_id: str, as_json: bool) -> None:
     """Give a client a new secret, printed once; the old secret stops working at once."""
     credentials = _in_transaction(lambda session: rotate_secret(session, client_id, utcnow()))
     _show_credentials(credentials, as_json)
+
+
+@main.group()
+def members() -> None:
+    """Organisations and membership, for the secretariat at the console."""
+
+
+def _organisation_options(required: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        options = [
+            click.option("--name", required=required, help="The organisation's name."),
+            click.option(
+                "--type",
+                "organisation_type",
+                type=click.Choice([kind.value for kind in OrganisationType]),
+                required=required,
+                help="Its P2C constituency.",
+            ),
+            click.option("--country", help="ISO 3166-1 alpha-3 code of its headquarters."),
+            click.option("--iati", help="Its IATI organisation identifier."),
+            click.option("--website", help="Its http(s) website."),
+        ]
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def _show_organisation(organisation: Organisation) -> None:
+    click.echo(
+        f"{organisation.id}  {organisation.name}  {organisation.organisation_type.value}  "
+        f"{organisation.membership_status.value}"
+    )
+
+
+@members.command("add")
+@_organisation_options(required=True)
+@click.option("--approve", is_flag=True, help="Admit it as a member at once.")
+def members_add(
+    name: str,
+    organisation_type: str,
+    country: str | None,
+    iati: str | None,
+    website: str | None,
+    approve: bool,
+) -> None:
+    """Record an organisation (a member only once approved)."""
+
+    async def work(session: AsyncSession) -> Organisation:
+        draft = OrganisationDraft(name, OrganisationType(organisation_type), country, iati, website)
+        organisation = await organisation_commands.add(session, CONSOLE, draft)
+        if approve:
+            await organisation_commands.approve(session, CONSOLE, organisation.id)
+        return organisation
+
+    _show_organisation(_in_transaction(work))
+
+
+@members.command("approve")
+@click.argument("organisation")
+def members_approve(organisation: str) -> None:
+    """Admit an organisation, named by its hub id or IATI identifier, as a member."""
+
+    async def work(session: AsyncSession) -> Organisation:
+        found = await find_organisation(session, organisation, field="organisation")
+        return await organisation_commands.approve(session, CONSOLE, found.id)
+
+    _show_organisation(_in_transaction(work))
+
+
+@members.command("update")
+@click.argument("organisation")
+@_organisation_options(required=False)
+def members_update(
+    organisation: str,
+    name: str | None,
+    organisation_type: str | None,
+    country: str | None,
+    iati: str | None,
+    website: str | None,
+) -> None:
+    """Correct what is recorded about an organisation; options not given stay as they are."""
+
+    async def work(session: AsyncSession) -> Organisation:
+        found = await find_organisation(session, organisation, field="organisation")
+        draft = OrganisationDraft(
+            name=name if name is not None else found.name,
+            organisation_type=OrganisationType(organisation_type or found.organisation_type),
+            headquarters_country=country if country is not None else found.headquarters_country,
+            iati_identifier=iati if iati is not None else found.iati_identifier,
+            website=website if website is not None else found.website,
+        )
+        return await organisation_commands.correct(session, CONSOLE, found.id, draft)
+
+    _show_organisation(_in_transaction(work))
 
 
 @main.group()

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     anonymous_cost_per_hour: int = Field(
         default=1_000_000, ge=1, description="What one anonymous caller may spend an hour."
     )
+    client_cost_per_hour: int = Field(
+        default=2_000_000,
+        ge=1,
+        description="What one OAuth client may spend an hour (a mutation costs 50 and more).",
+    )
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Proxies (addresses or CIDR blocks) whose X-Forwarded-For is believed.",

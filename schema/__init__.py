@@ -34,11 +34,14 @@ from schema.limits import (
     cost_limiter,
     root_field_rule,
 )
+from schema.mutations import Mutation
 from schema.nodes import NodeQueries
 from schema.organisations import Organisation, OrganisationQueries
 from schema.persisted import QueryStore, persisted_queries
 from schema.pledges import Pledge, PledgeQueries
 from schema.stats import StatsQueries
+from schema.viewer import ViewerQueries
+from schema.writes import MutationTransaction
 
 __all__ = ["SchemaOptions", "build_schema"]
 
@@ -54,6 +57,7 @@ class Query(
     CountryQueries,
     StatsQueries,
     RateLimitQueries,
+    ViewerQueries,
 ):
     pass
 
@@ -101,6 +105,7 @@ class SchemaOptions:
     max_root_fields: int = 10
     max_cost: int = 50_000
     budget: CostBudget | None = None
+    client_budget: CostBudget | None = None
     field_suggestions: bool = False
     introspection: bool = True
     tracing: bool = False
@@ -111,7 +116,9 @@ def build_schema(options: SchemaOptions | None = None) -> HubSchema:
     """The hub's schema with its error policy, operation limits and document caches; with
     ``debug``, responses also carry the SQL statement count and database time."""
     options = options or SchemaOptions()
-    limits = LimitSettings(options.max_cost, options.budget, options.max_root_fields)
+    limits = LimitSettings(
+        options.max_cost, options.budget, options.max_root_fields, options.client_budget
+    )
     extensions: list[Any] = [
         error_policy(suggestions=options.field_suggestions),
         RefuseUnauthenticated,
@@ -125,7 +132,7 @@ def build_schema(options: SchemaOptions | None = None) -> HubSchema:
     ]
     if not options.introspection:
         extensions += [DisableIntrospection, GatewayOnlySdl]
-    extensions.append(cost_limiter(limits))
+    extensions += [cost_limiter(limits), MutationTransaction]
     if options.tracing:
         extensions.append(ApolloFederationTracingExtension)
     if options.debug:
@@ -133,6 +140,7 @@ def build_schema(options: SchemaOptions | None = None) -> HubSchema:
     config = StrawberryConfig(disable_field_suggestions=not options.field_suggestions)
     return HubSchema(
         query=Query,
+        mutation=Mutation,
         types=[Pledge, Organisation, Country],
         extensions=extensions,
         config=config,

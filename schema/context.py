@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info as StrawberryInfo
 
 from hub.auth.principal import ANONYMOUS, Principal
 from hub.errors import Unauthenticated
 from hub.visibility import Viewer
 from schema.loaders import Loaders
+
+if TYPE_CHECKING:
+    from schema.writes import SharedSession
+
+SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
 
 @dataclass
@@ -24,10 +31,13 @@ class Context:
     ``today`` is the default of every "as of" argument, fixed once per request; ``caller``
     keys the cost budget; ``gateway`` is true for the federation gateway (it showed the shared
     secret); ``request`` is read by the gateway's inline tracing (it asks by header);
-    ``rate_limit`` is what the cost limiter found for this operation.
+    ``rate_limit`` is what the cost limiter found for this operation. In a mutation
+    operation ``writes`` is the request's one write session, which every read then uses too
+    (see schema.writes); ``idempotency_key`` is the request's ``Idempotency-Key`` header and
+    ``response`` the HTTP response, to say that a stored response was replayed.
     """
 
-    session_factory: async_sessionmaker[AsyncSession]
+    session_factory: SessionFactory
     principal: Principal = ANONYMOUS
     refused: Unauthenticated | None = None
     caller: str = "unknown"
@@ -36,9 +46,23 @@ class Context:
     today: date = field(default_factory=date.today)
     loaders: Loaders = field(init=False)
     rate_limit: Any = None
+    idempotency_key: str | None = None
+    response: Any = None
+    writes: SharedSession | None = None
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.session_factory, self.viewer)
+
+    def use_writes(self, writes: SharedSession) -> None:
+        """Read and write through the request's one write session from now on."""
+        self.writes = writes
+        self.session_factory = writes
+        self.loaders = Loaders(writes, self.viewer)
+
+    def mark_replayed(self) -> None:
+        """Tell the client its response is the stored one of an earlier request."""
+        if self.response is not None:
+            self.response.headers["Idempotent-Replayed"] = "true"
 
     @property
     def viewer(self) -> Viewer:

@@ -39,6 +39,14 @@ class LimitSettings:
     max_cost: int
     budget: CostBudget | None = None
     max_root_fields: int = 10
+    client_budget: CostBudget | None = None
+
+    def budget_of(self, context: Any) -> CostBudget | None:
+        """The anonymous callers' budget, or the clients' for a request with a token."""
+        principal = getattr(context, "principal", None)
+        if principal is not None and not principal.anonymous:
+            return self.client_budget
+        return self.budget
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +136,10 @@ def cost_limiter(settings: LimitSettings) -> Callable[[], SchemaExtension]:
                 )
                 yield
                 return
-            if settings.budget is not None:
+            budget = settings.budget_of(context.context)
+            if budget is not None:
                 caller = getattr(context.context, "caller", "unknown")
-                state = await settings.budget.spend(caller, cost, utcnow())
+                state = await budget.spend(caller, cost, utcnow())
                 if not state.granted:
                     context.result = _refusal(
                         f"this operation costs {cost}, more than the {state.remaining} left of "

@@ -6,11 +6,12 @@ Every loader reads through ``hub`` query functions, which apply the visibility r
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import date
 from decimal import Decimal
 from typing import TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from hub.countries.models import Country, CountryGroup
@@ -18,6 +19,7 @@ from hub.countries.queries import CountryTotals, countries_by_code, totals_by_co
 from hub.countries.service import groups_of
 from hub.endorsements.queries import (
     EndorsementView,
+    endorsements_by_id,
     endorsements_by_organisation,
     endorsements_by_pledge,
 )
@@ -41,6 +43,7 @@ from hub.pledges.queries import (
 from hub.progress.models import EvidenceLink, ProgressReport, ProgressValue
 from hub.progress.queries import (
     evidence_by_report,
+    reports_by_id,
     reports_by_pledge,
     targets_by_id,
     targets_by_pledge,
@@ -56,7 +59,11 @@ V = TypeVar("V")
 class Loaders:
     """The loaders of one request; each batch opens its own short session."""
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession], viewer: Viewer) -> None:
+    def __init__(
+        self,
+        session_factory: Callable[[], AbstractAsyncContextManager[AsyncSession]],
+        viewer: Viewer,
+    ) -> None:
         self._session_factory = session_factory
         v = viewer
         self.pledge: DataLoader[int, Pledge | None] = self._make(
@@ -77,6 +84,12 @@ class Loaders:
             beneficiaries_by_pledge, []
         )
         self.sdgs: DataLoader[int, list[int]] = self._make(sdgs_by_pledge, [])
+        self.endorsement: DataLoader[int, EndorsementView | None] = self._make(
+            lambda s, ids: endorsements_by_id(s, v, ids), None
+        )
+        self.report: DataLoader[int, ProgressReport | None] = self._make(
+            lambda s, ids: reports_by_id(s, v, ids), None
+        )
         self.endorsements_by_pledge: DataLoader[int, list[EndorsementView]] = self._make(
             lambda s, ids: endorsements_by_pledge(s, v, ids), []
         )

@@ -12,10 +12,18 @@ from hub.errors import InvalidInput
 from hub.pagination import MAX_PAGE_SIZE
 from schema.context import Info
 from schema.countries import Country
-from schema.organisations import Organisation
+from schema.organisations import Endorsement, Organisation
 from schema.pledges import Pledge
+from schema.progress import ProgressReport, Target
 
-NODE_TYPES: dict[str, Any] = {"Pledge": Pledge, "Organisation": Organisation, "Country": Country}
+NODE_TYPES: dict[str, Any] = {
+    "Pledge": Pledge,
+    "Organisation": Organisation,
+    "Country": Country,
+    "Endorsement": Endorsement,
+    "ProgressReport": ProgressReport,
+    "Target": Target,
+}
 
 
 async def _resolve(info: Info, global_id: relay.GlobalID) -> relay.Node | None:
@@ -36,7 +44,7 @@ class NodeQueries:
     ) -> relay.Node | None:
         if id.type_name not in NODE_TYPES:
             raise InvalidInput(
-                f"{id} is not the id of a pledge, organisation or country",
+                f"{id} is not the id of an object of this graph",
                 code="INVALID_ID",
                 field=("id",),
             )

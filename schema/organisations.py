@@ -60,26 +60,40 @@ class OrganisationTotals:
 
 
 @strawberry.type(description="An organisation's standing behind a pledge.")
-class Endorsement:
+class Endorsement(relay.Node):
+    endorsement_id: relay.NodeID[int]
     pledge_id: strawberry.Private[int]
     organisation_id: strawberry.Private[int]
     status: EndorsementStatus = strawberry.field(description="Where the endorsement stands.")
     roles: list[Role] = strawberry.field(description="The roles held, in name order.")
-    invited_at: datetime | None = strawberry.field(description="When it was invited.")
+    invited_at: datetime | None = strawberry.field(
+        description="When it was (last) invited; for the lead's own, null."
+    )
     accepted_at: datetime | None = strawberry.field(description="When it was accepted.")
+    declined_at: datetime | None = strawberry.field(description="When it was declined.")
+    revoked_at: datetime | None = strawberry.field(description="When it was revoked.")
 
     @classmethod
     def from_view(cls, view: EndorsementView) -> Endorsement:
         """The GraphQL view of an endorsement and its roles."""
         endorsement = view.endorsement
         return cls(
+            endorsement_id=endorsement.id,
             pledge_id=endorsement.pledge_id,
             organisation_id=endorsement.organisation_id,
             status=endorsement.status,
             roles=view.roles,
             invited_at=endorsement.invited_at,
             accepted_at=endorsement.accepted_at,
+            declined_at=endorsement.declined_at,
+            revoked_at=endorsement.revoked_at,
         )
+
+    @classmethod
+    async def load_nodes(cls, info: Info, node_ids: Iterable[str]) -> list[Endorsement | None]:
+        keys = [key if (key := node_key(i)) is not None else -1 for i in node_ids]
+        found = await info.context.loaders.endorsement.load_many(keys)
+        return [cls.from_view(view) if view is not None else None for view in found]
 
     @strawberry.field(description="The endorsing organisation.")
     async def organisation(self, info: Info) -> Organisation:

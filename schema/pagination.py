@@ -37,6 +37,17 @@ def node_key(text: str) -> int | None:
     return int(text) if valid and int(text) <= MAX_KEY else None
 
 
+def key_of(global_id: relay.GlobalID, type_name: str, field: tuple[str, ...]) -> int:
+    """The row key in a global id of ``type_name``, or ``INVALID_ID`` naming the field."""
+    key = node_key(global_id.node_id) if global_id.type_name == type_name else None
+    if key is None:
+        article = "an" if type_name[0] in "AEIOU" else "a"
+        raise InvalidInput(
+            f"{global_id} is not the id of {article} {type_name}", code="INVALID_ID", field=field
+        )
+    return key
+
+
 def fingerprint(*parts: object) -> str:
     """A short digest of a list's arguments, so a cursor only works for the same list."""
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:12]

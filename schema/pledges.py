@@ -11,7 +11,6 @@ import strawberry
 from strawberry import relay
 
 from hub.countries.models import CountryGroup
-from hub.errors import InvalidInput
 from hub.money.amounts import to_minor_units
 from hub.money.currencies import get_currency
 from hub.money.models import MoneyFlow as FlowModel
@@ -44,6 +43,7 @@ from schema.pagination import (
     Last,
     build_connection,
     fingerprint,
+    key_of,
     node_key,
     slice_of,
 )
@@ -111,6 +111,12 @@ class Pledge(Entity, relay.Node):
     end_date: date | None = strawberry.field(description="When the work ends.")
     published_at: datetime | None = strawberry.field(description="When it was published.")
     withdrawn_at: datetime | None = strawberry.field(description="When it was withdrawn.")
+    returned_at: datetime | None = strawberry.field(
+        description="When the secretariat last returned it to its lead for changes."
+    )
+    return_note: str | None = strawberry.field(
+        description="What the secretariat asked to change, when it returned the pledge."
+    )
     pledged_amount: Money | None = strawberry.field(
         description="The money pledged, in its currency, with its US dollar equivalent."
     )
@@ -137,6 +143,8 @@ class Pledge(Entity, relay.Node):
             end_date=pledge.end_date,
             published_at=pledge.published_at,
             withdrawn_at=pledge.withdrawn_at,
+            returned_at=pledge.returned_at,
+            return_note=pledge.return_note,
             pledged_amount=Money.of(pledge),
             provenance=Provenance.of(pledge),
             version=pledge.version,
@@ -335,16 +343,6 @@ def _cents(amount: Decimal | None, field: str) -> int | None:
     return to_minor_units(amount, get_currency("USD"), field=("filter", "usdAmount", field))
 
 
-def _member_id(value: relay.GlobalID) -> int:
-    key = node_key(value.node_id) if value.type_name == "Organisation" else None
-    if key is None:
-        raise InvalidInput(
-            f"{value} is not the id of an organisation", code="INVALID_ID",
-            field=("filter", "members"),
-        )  # fmt: skip
-    return key
-
-
 def pledge_filter(given: PledgeFilterInput | None, today: date) -> PledgeFilter:
     """The hub filter for a GraphQL pledge filter."""
     given = given or PledgeFilterInput()
@@ -358,7 +356,7 @@ def pledge_filter(given: PledgeFilterInput | None, today: date) -> PledgeFilter:
         implementation_statuses=given.implementation_statuses or (),
         target_countries=given.target_countries or (),
         country_group=GroupAsOf(group.group, group.as_of or today) if group else None,
-        member_ids=[_member_id(member) for member in given.members or ()],
+        member_ids=[key_of(m, "Organisation", ("filter", "members")) for m in given.members or ()],
         member_types=given.member_types or (),
         roles=given.roles or (),
         text=given.text,

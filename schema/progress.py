@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from strawberry import relay
 
 from hub.pledges.models import Target as TargetModel
 from hub.progress.measures import TargetFacts, reached
@@ -14,14 +16,16 @@ from hub.progress.models import ProgressReport as ReportModel
 from schema.common import Money, Provenance, plain
 from schema.context import Info
 from schema.enums import Direction, Indicator, Measure, ReportStatus
+from schema.pagination import node_key
 
 if TYPE_CHECKING:
     from schema.organisations import Organisation
+    from schema.pledges import Pledge
 
 
 @strawberry.type(description="A measurable aim of a pledge, and how far it has come.")
-class Target:
-    target_id: strawberry.Private[int]
+class Target(relay.Node):
+    target_id: relay.NodeID[int]
     indicator: Indicator = strawberry.field(description="What the target measures.")
     label: str | None = strawberry.field(description="The indicator's name, for OTHER.")
     description: str | None = strawberry.field(description="The aim in words.")
@@ -62,6 +66,12 @@ class Target:
                 target.direction,
             ),
         )
+
+    @classmethod
+    async def load_nodes(cls, info: Info, node_ids: Iterable[str]) -> list[Target | None]:
+        keys = [key if (key := node_key(i)) is not None else -1 for i in node_ids]
+        found = await info.context.loaders.target.load_many(keys)
+        return [cls.from_model(target) if target is not None else None for target in found]
 
     @strawberry.field(
         description="The level reached: the last value reported for a cumulative target, the "
@@ -106,13 +116,20 @@ class EvidenceLink:
 
 
 @strawberry.type(description="A member's report on a pledge for a period.")
-class ProgressReport:
-    report_id: strawberry.Private[int]
+class ProgressReport(relay.Node):
+    report_id: relay.NodeID[int]
+    pledge_id: strawberry.Private[int]
     member_id: strawberry.Private[int]
     period_start: date = strawberry.field(description="First day of the period reported on.")
     period_end: date = strawberry.field(description="Last day of the period.")
     submitted_at: datetime = strawberry.field(description="When the report was submitted.")
     status: ReportStatus = strawberry.field(description="The secretariat's verdict so far.")
+    reviewed_at: datetime | None = strawberry.field(
+        description="When the secretariat verified or rejected it."
+    )
+    review_note: str | None = strawberry.field(
+        description="What the secretariat found, when it said so."
+    )
     narrative: str = strawberry.field(description="What happened, in words.")
     disbursed: Money | None = strawberry.field(description="Money disbursed in the period.")
     provenance: Provenance | None = strawberry.field(description="Where the report came from.")
@@ -122,15 +139,30 @@ class ProgressReport:
         """The GraphQL view of a report."""
         return cls(
             report_id=report.id,
+            pledge_id=report.pledge_id,
             member_id=report.reporting_member_id,
             period_start=report.period_start,
             period_end=report.period_end,
             submitted_at=report.submitted_at,
             status=report.status,
+            reviewed_at=report.reviewed_at,
+            review_note=report.review_note,
             narrative=report.narrative,
             disbursed=Money.of(report),
             provenance=Provenance.of(report),
         )
+
+    @classmethod
+    async def load_nodes(cls, info: Info, node_ids: Iterable[str]) -> list[ProgressReport | None]:
+        keys = [key if (key := node_key(i)) is not None else -1 for i in node_ids]
+        found = await info.context.loaders.report.load_many(keys)
+        return [cls.from_model(report) if report is not None else None for report in found]
+
+    @strawberry.field(description="The pledge reported on.")
+    async def pledge(self, info: Info) -> Annotated[Pledge, strawberry.lazy("schema.pledges")]:
+        from schema.pledges import Pledge
+
+        return await Pledge.load(info, self.pledge_id)
 
     @strawberry.field(description="The member that reported.")
     async def reporting_member(

@@ -306,7 +306,7 @@ async def test_bad_ids_are_not_found_never_internal(database_url: str, graph: Gr
         huge = await client.data(node, id=gid("Pledge", "99999999999999999999999"))
         over = await client.data(node, id=gid("Organisation", 3_000_000_000))
         padded = await client.data(node, id=gid("Pledge", f"00{graph.pledges['p1']}"))
-        mixed = await client.data(nodes, ids=[good, gid("Pledge", "²"), gid("Target", 1)])
+        mixed = await client.data(nodes, ids=[good, gid("Pledge", "²"), gid("Widget", 1)])
         member = await client.post(TITLES, first=1, filter={"members": [gid("Organisation", "²")]})
     assert huge == over == padded == {"node": None}
     assert mixed == {"nodes": [{"id": good}, None, None]}

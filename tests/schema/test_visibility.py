@@ -37,7 +37,7 @@ async def test_hidden_pledges_are_null_by_id(database_url: str, graph: Graph) ->
         one = await client.data(
             "query($id: ID!) { node(id: $id) { id } }", id=gid("Pledge", graph.pledges["draft"])
         )
-        wrong = await client.post("query($id: ID!) { node(id: $id) { id } }", id=gid("Target", 1))
+        wrong = await client.post("query($id: ID!) { node(id: $id) { id } }", id=gid("Widget", 1))
         too_many = await client.post(query, ids=[ids[0]] * 101)
     assert found == {
         "nodes": [{"title": "Fibre for Bhutan schools"}, None, None, None,

@@ -1,0 +1,21 @@
+"""The partners' write side of the graph: every mutation, grouped by domain."""
+
+from __future__ import annotations
+
+import strawberry
+
+from schema.mutations.endorsements import EndorsementMutations
+from schema.mutations.organisations import OrganisationMutations
+from schema.mutations.pledges import PledgeMutations
+from schema.mutations.progress import ProgressMutations
+
+__all__ = ["Mutation"]
+
+
+@strawberry.type(
+    description="Writes, with an OAuth token: partners write their pledges, co-endorsements "
+    "and progress; the secretariat publishes, verifies and admits members. Each returns the "
+    "object it changed and `userErrors`; send an `Idempotency-Key` header to retry safely."
+)
+class Mutation(PledgeMutations, EndorsementMutations, ProgressMutations, OrganisationMutations):
+    pass
