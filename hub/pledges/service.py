@@ -61,8 +61,15 @@ class TargetChange:
     target_id: int | None = None
 
 
+MAX_TARGETS = 50
+
+
 def _check(draft: PledgeDraft, targets: Sequence[TargetChange]) -> None:
     check_draft(draft)
+    if len(targets) > MAX_TARGETS:
+        raise InvalidInput(
+            f"a pledge has at most {MAX_TARGETS} targets", code="TOO_LONG", field=("targets",)
+        )
     for index, change in enumerate(targets):
         check_target(change.draft, at=("targets", str(index)))
     named = [change.target_id for change in targets if change.target_id is not None]

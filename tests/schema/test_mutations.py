@@ -362,3 +362,29 @@ async def test_a_refused_call_leaves_nothing(partners: Partners) -> None:
         await count(partners.session_factory, Endorsement),
     )
     assert after == before
+
+
+async def test_each_client_spends_its_own_budget_and_writes_cost_more(
+    database_url: str, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    rate = "{ rateLimit { cost limit remaining resetAt } }"
+    write = "mutation($input: PledgeInput!) { createPledge(input: $input) { pledge { id } } }"
+    async with running_partners(database_url, session_factory, client_cost_per_hour=200) as hub:
+        read = (await hub.ok("alpha", rate))["rateLimit"]
+        assert (read["cost"], read["limit"], read["remaining"]) == (1, 200, 199)
+        await hub.ok("alpha", write, input=smart_pledge())
+        after = (await hub.ok("alpha", rate))["rateLimit"]
+        # 50 for the mutation (its payload), 1 for the pledge; then 1 for this query
+        assert after["remaining"] == 199 - 51 - 1
+        await hub.ok("alpha", write, input=smart_pledge())
+        await hub.ok("alpha", write, input=smart_pledge())  # 45 left: not enough for one more
+        refused = await hub.gql("alpha", write, input=smart_pledge())
+        [error] = refused["errors"]
+        assert error["extensions"]["code"] == "BUDGET_EXCEEDED"
+        assert error["extensions"]["resetAt"] == after["resetAt"]
+        assert f"it resets at {after['resetAt']}" in error["message"]
+        assert await count(session_factory, Pledge) == 3
+        other = (await hub.ok("beta", rate))["rateLimit"]
+        assert other["remaining"] == 199  # beta's budget is its own
+        anonymous = (await hub.ok(None, rate))["rateLimit"]
+        assert anonymous["limit"] == 1_000_000
