@@ -107,11 +107,13 @@ async def update_organisation(
     return organisation
 
 
-async def get_organisation(session: AsyncSession, organisation_id: int) -> Organisation:
-    """The organisation with this id, or ``NotFound``."""
+async def get_organisation(
+    session: AsyncSession, organisation_id: int, *, field: str = "organisationId"
+) -> Organisation:
+    """The organisation with this id, or ``NotFound`` naming ``field``."""
     organisation = await session.get(Organisation, organisation_id)
     if organisation is None:
-        raise NotFound(f"organisation {organisation_id} does not exist", field=("organisationId",))
+        raise NotFound(f"organisation {organisation_id} does not exist", field=(field,))
     return organisation
 
 

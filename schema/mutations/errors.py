@@ -135,12 +135,15 @@ def _camel(segment: str) -> str:
 
 
 def field_path(field: Collection[str], arguments: Collection[str]) -> list[str] | None:
-    """The GraphQL path of a hub field: camelCase, under ``input`` unless it names one of the
-    mutation's own arguments."""
+    """The GraphQL path of a hub field, camelCase: under the mutation's ``input`` argument,
+    when it has one, unless the field names another of its arguments. Without an ``input``
+    the field names a part of the record itself (what a submission lacks, say)."""
     if not field:
         return None
     path = [_camel(segment) if not re.fullmatch(r"\d+", segment) else segment for segment in field]
-    return path if path[0] in arguments else ["input", *path]
+    if path[0] in arguments or "input" not in arguments:
+        return path
+    return ["input", *path]
 
 
 def user_errors(error: HubError, kind: type[U], arguments: Collection[str]) -> list[U]:

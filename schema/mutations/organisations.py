@@ -75,7 +75,7 @@ class OrganisationMutations:
         async def work(session: AsyncSession, principal: Principal) -> OrganisationModel:
             return await commands.add(session, principal, _draft(input))
 
-        return _payload(await perform(info, work), ())
+        return _payload(await perform(info, work), ("input",))
 
     @strawberry.mutation(
         description="Replace what is recorded about an organisation; its membership stays "
@@ -88,7 +88,7 @@ class OrganisationMutations:
             key = key_of(id, "Organisation", ("id",))
             return await commands.correct(session, principal, key, _draft(input))
 
-        return _payload(await perform(info, work), ("id",))
+        return _payload(await perform(info, work), ("id", "input"))
 
     @strawberry.mutation(
         description="Admit an organisation as a coalition member (the secretariat; scope "

@@ -204,7 +204,7 @@ class PledgeMutations:
             draft, targets = _draft(input)
             return await commands.create(session, principal, draft, targets)
 
-        return await _pledge_payload(info, work, ())
+        return await _pledge_payload(info, work, ("input",))
 
     @strawberry.mutation(
         description="Replace the content of a DRAFT or PUBLISHED pledge the caller's member "
@@ -228,7 +228,7 @@ class PledgeMutations:
 
         done = await perform(info, work)
         if isinstance(done, HubError):
-            errors = user_errors(done, PledgeUserError, ("id", "version"))
+            errors = user_errors(done, PledgeUserError, ("id", "version", "input"))
             return UpdatePledgePayload(
                 pledge=None, material_changes=[], reset_endorsements=0, user_errors=errors
             )

@@ -126,7 +126,7 @@ class ProgressMutations:
             pledge = key_of(pledge_id, "Pledge", ("pledgeId",))
             return await commands.report(session, principal, pledge, _draft(input))
 
-        return _payload(await perform(info, work), ("pledgeId",))
+        return _payload(await perform(info, work), ("pledgeId", "input"))
 
     @strawberry.mutation(
         description="Verify a SUBMITTED report (the secretariat; scope progress:verify)."

@@ -132,10 +132,10 @@ async def test_submission_lists_every_missing_part(partners: Partners) -> None:
     payload = body["data"]["submitPledge"]
     assert payload["pledge"] is None
     assert {(e["code"], tuple(e["field"])) for e in payload["userErrors"]} == {
-        ("FOCUS_AREA_REQUIRED", ("input", "focusAreas")),
-        ("PLACE_REQUIRED", ("input", "targetCountries")),
-        ("TARGET_REQUIRED", ("input", "targets")),
-        ("AMOUNT_REQUIRED", ("input", "pledgedAmount")),
+        ("FOCUS_AREA_REQUIRED", ("focusAreas",)),
+        ("PLACE_REQUIRED", ("targetCountries",)),
+        ("TARGET_REQUIRED", ("targets",)),
+        ("AMOUNT_REQUIRED", ("pledgedAmount",)),
     }
     again = await partners.gql(
         "alpha",
