@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
 from hub.auth.scopes import ClientKind
@@ -30,6 +33,15 @@ class Viewer:
     scopes: list[str] = strawberry.field(description="The scopes the token holds, sorted.")
     member_id: strawberry.Private[int | None]
 
+    async def _ids(
+        self, info: Info, fetch: Callable[[AsyncSession, int], Awaitable[list[int]]]
+    ) -> list[int]:
+        """Ids of what awaits the member, in order; none for a client without a member."""
+        if self.member_id is None:
+            return []
+        async with info.context.session_factory() as session:
+            return await fetch(session, self.member_id)
+
     @strawberry.field(description="The member the client acts for; null for the secretariat.")
     async def member(self, info: Info) -> Organisation | None:
         if self.member_id is None:
@@ -50,10 +62,7 @@ class Viewer:
     ) -> EndorsementConnection:
         kind = "viewer-invitations"
         request = slice_of(kind, first, after, last, before)
-        ids: list[int] = []
-        if self.member_id is not None:
-            async with info.context.session_factory() as session:
-                ids = await pending_invitations(session, self.member_id)
+        ids = await self._ids(info, pending_invitations)
         span = window(request, len(ids))
         views = await info.context.loaders.endorsement.load_many(ids[span.start : span.end])
         return build_connection(
@@ -79,11 +88,12 @@ class Viewer:
     ) -> PledgeConnection:
         kind = "viewer-reports-due"
         request = slice_of(kind, first, after, last, before)
-        ids: list[int] = []
-        if self.member_id is not None:
-            async with info.context.session_factory() as session:
-                due = await reports_due(session, self.member_id, info.context.today)
-            ids = [pledge_id for pledge_id, _ in due]
+
+        async def due(session: AsyncSession, member_id: int) -> list[int]:
+            found = await reports_due(session, member_id, info.context.today)
+            return [pledge_id for pledge_id, _ in found]
+
+        ids = await self._ids(info, due)
         return await Pledge.connection_of(info, PledgeConnection, ids, request, kind)
 
     @strawberry.field(
@@ -100,10 +110,7 @@ class Viewer:
     ) -> PledgeConnection:
         kind = "viewer-returned"
         request = slice_of(kind, first, after, last, before)
-        ids: list[int] = []
-        if self.member_id is not None:
-            async with info.context.session_factory() as session:
-                ids = await returned_pledges(session, self.member_id)
+        ids = await self._ids(info, returned_pledges)
         return await Pledge.connection_of(info, PledgeConnection, ids, request, kind)
 
 
