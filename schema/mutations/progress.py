@@ -113,8 +113,8 @@ async def _review(
 @strawberry.type
 class ProgressMutations:
     @strawberry.mutation(
-        description="Report progress on a PUBLISHED pledge the caller's member leads, co-leads "
-        "or implements (an accepted role; scope progress:write)."
+        description="Report progress on a PUBLISHED or FULFILLED pledge the caller's member "
+        "leads, co-leads or implements (an accepted role; scope progress:write)."
     )
     async def report_progress(
         self,
