@@ -36,7 +36,7 @@ from hub.pledges.service import (
     withdraw_pledge,
 )
 from hub.progress.models import ReportStatus
-from hub.progress.rules import ReportDraft
+from hub.progress.rules import ReportDraft, ReportedValue
 from hub.progress.service import report_progress, review_report
 
 SOURCE = "p2c-demo"
@@ -213,6 +213,9 @@ async def _publish(session: AsyncSession, pledge_id: int, plan: PledgePlan) -> N
         await withdraw_pledge(session, pledge_id, at=min(day + timedelta(days=400), _at(AS_OF)))
 
 
+CONSULTATION = "Consultation on the draft policy under way"
+
+
 async def _report(
     session: AsyncSession,
     pledge_id: int,
@@ -223,12 +226,13 @@ async def _report(
     max_rate_age: timedelta,
 ) -> None:
     """Report values: the level reached for cumulative targets, the period's gain otherwise."""
-    values: dict[int, Decimal] = {}
-    notes: dict[int, str] = {}
+    values: list[ReportedValue] = []
     targets = zip(reached_before.items(), plan.targets, report.fractions, strict=True)
     for (target_id, before), target, fraction in targets:
         if target.measure is Measure.QUALITATIVE or fraction is None:
-            notes[target_id] = "Consultation on the draft policy under way"
+            values.append(
+                ReportedValue(target_id, note="Consultation on the draft policy under way")
+            )
             continue
         assert target.baseline is not None
         assert target.target is not None
@@ -237,7 +241,7 @@ async def _report(
             value = target.baseline + span * fraction
         else:
             value = span * (fraction - before)
-        values[target_id] = value.quantize(Decimal("0.01"))
+        values.append(ReportedValue(target_id, value.quantize(Decimal("0.01"))))
     disbursed = None
     if report.disbursed_share is not None and plan.amount is not None:
         disbursed = (plan.amount * report.disbursed_share / 4).quantize(Decimal(1))
@@ -249,7 +253,6 @@ async def _report(
             period_start=report.period_start,
             period_end=report.period_end,
             values=values,
-            notes=notes,
             narrative=f"Progress from {report.period_start} to {report.period_end}.",
             evidence=[f"https://example.org/p2c-demo/{plan.key}/{report.period_end.year}"],
             disbursed_amount=disbursed,

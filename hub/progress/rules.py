@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from hub.errors import InvalidInput
+from hub.money.amounts import parse_amount
 from hub.pledges.rules import check_length, check_value
 
 
 @dataclass(frozen=True, slots=True)
+class ReportedValue:
+    """What a report says of one target: a value in its unit, a note in words, or both."""
+
+    target_id: int
+    value: Decimal | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ReportDraft:
-    """A member's report on a pledge for a period."""
+    """A member's report on a pledge for a period; ``values`` in the caller's order, each
+    target at most once."""
 
     period_start: date
     period_end: date
-    values: Mapping[int, Decimal] = field(default_factory=dict)
-    notes: Mapping[int, str] = field(default_factory=dict)
+    values: Sequence[ReportedValue] = ()
     narrative: str = ""
     evidence: Sequence[str] = ()
     disbursed_amount: Decimal | str | None = None
@@ -36,10 +46,16 @@ def check_report(draft: ReportDraft) -> None:
     if draft.period_end < draft.period_start:
         raise InvalidInput("the period ends before it starts", field=("periodEnd",))
     check_length(draft.narrative, MAX_NARRATIVE, ("narrative",))
-    for target, value in draft.values.items():
-        check_value(value, ("values", str(target), "value"))
-    for target, note in draft.notes.items():
-        check_length(note, MAX_NOTE, ("values", str(target), "note"))
+    seen: set[int] = set()
+    for index, reported in enumerate(draft.values):
+        at = ("values", str(index))
+        if reported.target_id in seen:
+            raise InvalidInput("a target is given twice", code="DUPLICATE_VALUE", field=at)
+        seen.add(reported.target_id)
+        if reported.value is None and reported.note is None:
+            raise InvalidInput("give a value or a note", code="REQUIRED", field=at)
+        check_value(reported.value, (*at, "value"))
+        check_length(reported.note, MAX_NOTE, (*at, "note"))
     if len(draft.evidence) > MAX_EVIDENCE:
         raise InvalidInput(
             f"at most {MAX_EVIDENCE} evidence links", code="TOO_LONG", field=("evidence",)
@@ -53,4 +69,12 @@ def check_report(draft: ReportDraft) -> None:
     if (draft.disbursed_amount is None) != (draft.disbursed_currency is None):
         raise InvalidInput(
             "an amount needs a currency and a currency an amount", field=("disbursed",)
+        )
+    disbursed = ("disbursed", "amount")
+    if (
+        draft.disbursed_amount is not None
+        and parse_amount(draft.disbursed_amount, field=disbursed) <= 0
+    ):
+        raise InvalidInput(
+            "a disbursed amount is more than zero", code="INVALID_AMOUNT", field=disbursed
         )

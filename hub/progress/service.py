@@ -39,7 +39,7 @@ async def report_progress(
     await get_pledge(session, pledge_id)
     await require_member(session, member_id, field="memberId")
     targets = set(await session.scalars(select(Target.id).where(Target.pledge_id == pledge_id)))
-    named = set(draft.values) | set(draft.notes)
+    named = {reported.target_id for reported in draft.values}
     stray = sorted(named - targets)
     if stray:
         raise InvalidInput(
@@ -57,12 +57,12 @@ async def report_progress(
         status=ReportStatus.SUBMITTED,
         values=[
             ProgressValue(
-                target_id=target,
+                target_id=reported.target_id,
                 pledge_id=pledge_id,
-                value=draft.values.get(target),
-                note=draft.notes.get(target),
+                value=reported.value,
+                note=reported.note,
             )
-            for target in sorted(named)
+            for reported in draft.values
         ],
         evidence=[EvidenceLink(url=url) for url in draft.evidence],
     )

@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
 from hub.auth.principal import Principal
-from hub.errors import HubError, InvalidInput
+from hub.errors import HubError
 from hub.progress import commands
 from hub.progress.models import ProgressReport as ReportModel
-from hub.progress.rules import ReportDraft
+from hub.progress.rules import ReportDraft, ReportedValue
 from schema.context import Info
 from schema.mutations.errors import ProgressUserError, user_errors
 from schema.mutations.inputs import MoneyInput
@@ -51,27 +51,17 @@ class ProgressReportInput:
 
 
 def _draft(given: ProgressReportInput) -> ReportDraft:
-    values: dict[int, Decimal] = {}
-    notes: dict[int, str] = {}
-    for index, item in enumerate(given.values):
-        target = key_of(item.target_id, "Target", ("values", str(index), "targetId"))
-        if target in values or target in notes:
-            raise InvalidInput(
-                "a target is given twice", code="DUPLICATE_VALUE", field=("values", str(index))
-            )
-        if item.value is None and item.note is None:
-            raise InvalidInput(
-                "give a value or a note", code="REQUIRED", field=("values", str(index))
-            )
-        if item.value is not None:
-            values[target] = item.value
-        if item.note is not None:
-            notes[target] = item.note
     return ReportDraft(
         period_start=given.period_start,
         period_end=given.period_end,
-        values=values,
-        notes=notes,
+        values=[
+            ReportedValue(
+                target_id=key_of(item.target_id, "Target", ("values", str(index), "targetId")),
+                value=item.value,
+                note=item.note,
+            )
+            for index, item in enumerate(given.values)
+        ],
         narrative=given.narrative,
         evidence=given.evidence,
         disbursed_amount=given.disbursed.amount if given.disbursed else None,

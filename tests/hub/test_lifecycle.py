@@ -65,7 +65,7 @@ from hub.pledges.service import (
 )
 from hub.progress import commands as progress_commands
 from hub.progress.models import ProgressReport, ReportStatus
-from hub.progress.rules import ReportDraft
+from hub.progress.rules import ReportDraft, ReportedValue
 from hub.progress.service import report_progress, review_report
 from tests.fixtures.factories import add_member
 
@@ -696,7 +696,7 @@ async def revoke_as(session: AsyncSession, who: Principal, scene: Scene) -> str:
 
 async def report_as(session: AsyncSession, who: Principal, scene: Scene) -> str:
     assert scene.target_id is not None
-    draft = replace(REPORT, values={scene.target_id: Decimal(120)})
+    draft = replace(REPORT, values=[ReportedValue(scene.target_id, Decimal(120))])
     return str((await progress_commands.report(session, who, pledge_of(scene), draft)).status)
 
 

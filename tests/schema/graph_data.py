@@ -24,7 +24,7 @@ from hub.pledges.service import (
     submit_pledge,
     withdraw_pledge,
 )
-from hub.progress.rules import ReportDraft
+from hub.progress.rules import ReportDraft, ReportedValue
 from hub.progress.service import report_progress, review_report
 from tests.fixtures.factories import add_member, add_pledge
 
@@ -150,8 +150,10 @@ async def _build(session: AsyncSession) -> Graph:
     ]:
         report = await report_progress(
             session, p7.id, gamma.id,
-            ReportDraft(date(2024, 6, 15), end, values={trained.id: Decimal(people),
-                                                        schools.id: Decimal(connected)}),
+            ReportDraft(date(2024, 6, 15), end, values=[
+                ReportedValue(trained.id, Decimal(people)),
+                ReportedValue(schools.id, Decimal(connected)),
+            ]),
             at=datetime.combine(end, datetime.min.time(), UTC),
         )  # fmt: skip
         if verdict is not None:

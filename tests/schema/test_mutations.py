@@ -388,3 +388,32 @@ async def test_each_client_spends_its_own_budget_and_writes_cost_more(
         assert other["remaining"] == 199  # beta's budget is its own
         anonymous = (await hub.ok(None, rate))["rateLimit"]
         assert anonymous["limit"] == 1_000_000
+
+
+async def test_reports_are_checked_field_by_field(partners: Partners) -> None:
+    pledge = await published(partners)
+    other = await published(partners, title="Another pledge")
+    target = pledge["targets"][0]["id"]
+    base = {"periodStart": "2026-01-01", "periodEnd": "2026-06-30"}
+    cases: list[tuple[dict[str, Any], str, list[str]]] = [
+        ({"periodEnd": "2025-12-31"}, "INVALID_INPUT", ["input", "periodEnd"]),
+        ({"disbursed": {"amount": "-1", "currency": "USD"}}, "INVALID_AMOUNT",
+         ["input", "disbursed", "amount"]),
+        ({"disbursed": {"amount": "1.001", "currency": "USD"}}, "TOO_MANY_DECIMALS",
+         ["input", "disbursed", "amount"]),
+        ({"evidence": ["ftp://example.org/x"]}, "INVALID_INPUT", ["input", "evidence", "0"]),
+        ({"values": [{"targetId": other["targets"][0]["id"], "value": "1"}]}, "UNKNOWN_TARGET",
+         ["input", "values"]),
+        ({"values": [{"targetId": target}]}, "REQUIRED", ["input", "values", "0"]),
+        ({"values": [{"targetId": target, "value": "1"}, {"targetId": target, "value": "2"}]},
+         "DUPLICATE_VALUE", ["input", "values", "1"]),
+        ({"values": [{"targetId": target, "value": "0.0000001"}]}, "TOO_MANY_DECIMALS",
+         ["input", "values", "0", "value"]),
+        ({"values": [{"targetId": pledge["id"], "value": "1"}]}, "INVALID_ID",
+         ["input", "values", "0", "targetId"]),
+    ]  # fmt: skip
+    for changes, code, field in cases:
+        body = await partners.gql("alpha", REPORT, pledgeId=pledge["id"], input=base | changes)
+        assert "errors" not in body, body
+        [error] = body["data"]["reportProgress"]["userErrors"]
+        assert (error["code"], error["field"]) == (code, field), (changes, error)

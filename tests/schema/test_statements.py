@@ -13,7 +13,7 @@ from hub.endorsements.service import invite, respond
 from hub.pledges.models import Indicator
 from hub.pledges.rules import TargetDraft
 from hub.pledges.service import add_target
-from hub.progress.rules import ReportDraft
+from hub.progress.rules import ReportDraft, ReportedValue
 from hub.progress.service import report_progress
 from tests.fixtures.factories import add_member, add_published_pledge
 from tests.fixtures.oauth import get_token, make_clients, oauth_settings
@@ -63,7 +63,10 @@ async def seed(session_factory: async_sessionmaker[AsyncSession], pledges: int) 
             )  # fmt: skip
             await report_progress(
                 session, pledge.id, lead.id,
-                ReportDraft(date(2024, 1, 1), date(2024, 12, 31), values={target.id: Decimal(40)}),
+                ReportDraft(
+                    date(2024, 1, 1), date(2024, 12, 31),
+                    values=[ReportedValue(target.id, Decimal(40))],
+                ),
                 at=datetime(2025, 1, 15, tzinfo=UTC),
             )  # fmt: skip
         await session.commit()
