@@ -92,6 +92,8 @@ async def claim(
             .on_conflict_do_nothing(index_elements=["client", "key"])
             .returning(IdempotencyRecord.key)
         )
+        if postgres:  # the wait bounds the key's claim only, not the write it guards
+            await session.execute(text("SET LOCAL lock_timeout = DEFAULT"))
     except DBAPIError as error:
         if "lock" not in str(error.orig).lower():
             raise

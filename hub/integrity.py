@@ -20,7 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
     inspect,
 )
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -113,6 +113,18 @@ def explain(error: IntegrityError) -> HubError:
         code="CONSTRAINT_VIOLATED",
         field=field,
     )
+
+
+CONTENTION_STATES = frozenset({"40001", "40P01", "55P03"})
+"""PostgreSQL's serialization failure, deadlock, and lock not available."""
+
+
+def is_contention(error: DBAPIError) -> bool:
+    """Whether a write failed only because others held what it needed: worth sending again."""
+    original = error.orig
+    cause = original.__cause__ if original is not None else None
+    state = getattr(original, "sqlstate", None) or getattr(cause, "sqlstate", None)
+    return state in CONTENTION_STATES or "database is locked" in str(original)
 
 
 def check_lengths(session: AsyncSession) -> None:

@@ -145,14 +145,17 @@ TRANSITIONS: tuple[Transition, ...] = (
 )
 """Every allowed move. Anything not listed is refused."""
 
+OPEN = frozenset({PS.DRAFT, PS.SUBMITTED, PS.PUBLISHED})
+
 PLEDGE_OPEN_FOR: dict[Action, frozenset[PublicationStatus]] = {
-    Action.INVITE: frozenset({PS.DRAFT, PS.SUBMITTED, PS.PUBLISHED}),
-    Action.ACCEPT: frozenset({PS.DRAFT, PS.SUBMITTED, PS.PUBLISHED}),
+    Action.INVITE: OPEN,
+    Action.ACCEPT: OPEN,
+    Action.REVOKE: OPEN,
     Action.REPORT: frozenset({PS.PUBLISHED, PS.FULFILLED}),
 }
-"""The pledge statuses in which an endorsement or report action may happen at all: no one
-is invited to, or accepts, a withdrawn or fulfilled pledge, and progress is reported on
-public pledges only."""
+"""The pledge statuses in which an endorsement or report action may happen at all: a
+withdrawn or fulfilled pledge's endorsements are final (no one is invited, accepts or is
+revoked; declining stays possible), and progress is reported on public pledges only."""
 
 
 def transitions_for(entity: Entity, action: Action) -> tuple[Transition, ...]:

@@ -73,9 +73,10 @@ class ExactDecimal(TypeDecorator[Decimal]):
             raise ValueError(f"{value} has more than {self.scale} decimal places")
         if value.adjusted() >= self.precision - self.scale:
             raise ValueError(f"{value} has more than {self.precision - self.scale} integer digits")
+        stored = value.quantize(Decimal(1).scaleb(-self.scale))  # 0E-1000000 is 0.000000
         if dialect.name == "sqlite":
-            return format(value, "f")
-        return value
+            return format(stored, "f")
+        return stored
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:

@@ -31,6 +31,7 @@ from schema.limits import (
     GatewayOnlySdl,
     LimitSettings,
     RateLimitQueries,
+    RefuseUnstorableText,
     cost_limiter,
     root_field_rule,
 )
@@ -132,7 +133,7 @@ def build_schema(options: SchemaOptions | None = None) -> HubSchema:
     ]
     if not options.introspection:
         extensions += [DisableIntrospection, GatewayOnlySdl]
-    extensions += [cost_limiter(limits), MutationTransaction]
+    extensions += [RefuseUnstorableText, cost_limiter(limits), MutationTransaction]
     if options.tracing:
         extensions.append(ApolloFederationTracingExtension)
     if options.debug:

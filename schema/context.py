@@ -57,7 +57,11 @@ class Context:
         """Read and write through the request's one write session from now on."""
         self.writes = writes
         self.session_factory = writes
-        self.loaders = Loaders(writes, self.viewer)
+        self.renew_loaders()
+
+    def renew_loaders(self) -> None:
+        """Forget what the loaders read: each mutation's answer shows what is true after it."""
+        self.loaders = Loaders(self.session_factory, self.viewer)
 
     def mark_replayed(self) -> None:
         """Tell the client its response is the stored one of an earlier request."""

@@ -27,8 +27,9 @@ LIMIT_CODES = (
     (re.compile(r"exceeds maximum operation depth"), "DEPTH_LIMIT"),
     (re.compile(r"aliases found\. Allowed"), "ALIAS_LIMIT"),
     (re.compile(r"more than \d+ tokens"), "TOKEN_LIMIT"),
+    (re.compile(r"cannot represent a GlobalID"), "INVALID_ID"),
 )
-"""Strawberry's own limiters say which limit and value; these give their errors a code."""
+"""Strawberry's own limiters and scalars say what was wrong; these give their errors a code."""
 
 
 def to_graphql_error(error: GraphQLError, *, suggestions: bool = False) -> GraphQLError:

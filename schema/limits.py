@@ -20,6 +20,7 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    StringValueNode,
     ValidationRule,
     Visitor,
     visit,
@@ -110,6 +111,9 @@ def cost_limiter(settings: LimitSettings) -> Callable[[], SchemaExtension]:
     class CostLimit(SchemaExtension):
         async def on_execute(self) -> AsyncIterator[None]:
             context = self.execution_context
+            if context.result:  # refused already: it costs nothing
+                yield
+                return
             try:
                 costed = operation_cost(
                     context.schema._schema,
@@ -161,6 +165,55 @@ def cost_limiter(settings: LimitSettings) -> Callable[[], SchemaExtension]:
             yield
 
     return CostLimit
+
+
+def unstorable(text: str) -> bool:
+    """Whether text holds what no database stores: a NUL, or half of a UTF-16 surrogate pair
+    (JSON can carry both, as \\u0000 and a lone \\ud800)."""
+    return any(c == "\x00" or "\ud800" <= c <= "\udfff" for c in text)
+
+
+def _unstorable_at(value: Any, path: str) -> str | None:
+    if isinstance(value, str):
+        return path if unstorable(value) else None
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
+    for key, item in items:
+        found = _unstorable_at(item, f"{path}.{key}")
+        if found is not None:
+            return found
+    return None
+
+
+class _FindsUnstorableText(Visitor):
+    found = False
+
+    def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
+        self.found = self.found or unstorable(node.value)
+
+
+class RefuseUnstorableText(SchemaExtension):
+    """Text no database can store is the caller's mistake, refused before anything runs."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        where = _unstorable_at(context.variables or {}, "variables")
+        if where is None and context.graphql_document is not None:
+            finder = _FindsUnstorableText()
+            visit(context.graphql_document, finder)
+            where = "the document" if finder.found else None
+        if where is not None:
+            context.result = _refusal(
+                f"text in {where} holds a NUL character or a lone UTF-16 surrogate, which "
+                "cannot be stored",
+                {"code": "INVALID_TEXT", "field": where.split(".")[1:]},
+            )
+        yield
 
 
 class _FindsSdl(Visitor):

@@ -99,8 +99,13 @@ class Endorsement(relay.Node):
     async def organisation(self, info: Info) -> Organisation:
         return await Organisation.load(info, self.organisation_id)
 
-    @strawberry.field(description="The pledge endorsed.")
-    async def pledge(self, info: Info) -> Annotated[Pledge, strawberry.lazy("schema.pledges")]:
+    @strawberry.field(
+        description="The pledge endorsed; null when the caller may not see it (a draft the "
+        "caller's member declined or was revoked from)."
+    )
+    async def pledge(
+        self, info: Info
+    ) -> Annotated[Pledge, strawberry.lazy("schema.pledges")] | None:
         from schema.pledges import Pledge
 
         return await Pledge.load(info, self.pledge_id)

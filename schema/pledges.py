@@ -154,12 +154,11 @@ class Pledge(Entity, relay.Node):
         )
 
     @classmethod
-    async def load(cls, info: Info, pledge_id: int) -> Pledge:
-        """A pledge a visible record refers to (visible whenever the record is)."""
+    async def load(cls, info: Info, pledge_id: int) -> Pledge | None:
+        """The pledge a record refers to, if the caller may see it: a member keeps seeing its
+        own endorsement or report on a draft it no longer takes part in, not the draft."""
         pledge = await info.context.loaders.pledge.load(pledge_id)
-        if pledge is None:
-            raise LookupError(f"pledge {pledge_id} is referred to but not visible")
-        return cls.from_model(pledge)
+        return cls.from_model(pledge) if pledge is not None else None
 
     @classmethod
     async def load_nodes(cls, info: Info, node_ids: Iterable[str]) -> list[Pledge | None]:

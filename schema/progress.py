@@ -158,8 +158,13 @@ class ProgressReport(relay.Node):
         found = await info.context.loaders.report.load_many(keys)
         return [cls.from_model(report) if report is not None else None for report in found]
 
-    @strawberry.field(description="The pledge reported on.")
-    async def pledge(self, info: Info) -> Annotated[Pledge, strawberry.lazy("schema.pledges")]:
+    @strawberry.field(
+        description="The pledge reported on; null when the caller may not see it (a draft its "
+        "member no longer takes part in)."
+    )
+    async def pledge(
+        self, info: Info
+    ) -> Annotated[Pledge, strawberry.lazy("schema.pledges")] | None:
         from schema.pledges import Pledge
 
         return await Pledge.load(info, self.pledge_id)

@@ -4,9 +4,11 @@ mutation, and the idempotency key stored with the writes.
 A mutation operation runs in one database transaction. Each mutation field runs in a
 savepoint: a mutation refused with ``userErrors`` rolls back to it, so nothing it began
 stays. The payloads' nested fields read through the same session (loaders included, one at
-a time), so they show what the mutation wrote. At the end the response is stored under the
-request's ``Idempotency-Key``, if it has one, and everything commits together; an internal
-error rolls everything back, the key included, so a retry runs afresh.
+a time, fresh for each mutation), so they show what the mutation wrote. At the end the
+response is stored under the request's ``Idempotency-Key``, if it has one, and everything
+commits together. An internal error, or a write that collided with another request's
+(``TRY_AGAIN``), rolls the whole request back, the key included, and the answer then holds
+no data: nothing of it was written, and a retry runs afresh.
 """
 
 from __future__ import annotations
@@ -16,20 +18,26 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from graphql import GraphQLError
+from graphql import GraphQLError, SourceLocation
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from hub.auth.principal import Principal
-from hub.errors import Forbidden, HubError, Unauthenticated
+from hub.authorization import require_scope
+from hub.errors import Conflict, Forbidden, HubError, Unauthenticated
 from hub.idempotency import check_key, claim, remember, request_digest
+from hub.integrity import is_contention
+from hub.lifecycle import Action, Entity
 from hub.types import utcnow
 from schema.context import Info
 from schema.errors import to_graphql_error
 
 T = TypeVar("T")
+
+TRY_AGAIN = "TRY_AGAIN"
 
 
 class SharedSession:
@@ -53,24 +61,40 @@ def refuses_the_request(error: HubError) -> bool:
 
 
 async def perform(
-    info: Info, work: Callable[[AsyncSession, Principal], Awaitable[T]]
+    info: Info,
+    entity: Entity,
+    action: Action,
+    work: Callable[[AsyncSession, Principal], Awaitable[T]],
 ) -> T | HubError:
     """Run one mutation's ``work`` in a savepoint of the request's transaction: its result, or
-    the ``HubError`` that refused it (the savepoint rolled back). Refusals of the credentials
-    are raised: they fail the field, not its input."""
-    shared = info.context.writes
+    the ``HubError`` that refused it (the savepoint rolled back).
+
+    The caller's token is checked for ``action`` before the arguments are looked at;
+    refusals of the credentials, and collisions with other writers, are raised: they fail
+    the field (and the request), not its input.
+    """
+    context = info.context
+    require_scope(context.principal, entity, action)
+    shared = context.writes
     if shared is None:
         raise RuntimeError("a mutation ran outside MutationTransaction")
+    context.renew_loaders()
     async with shared() as session:
-        savepoint = await session.begin_nested()
         try:
-            result = await work(session, info.context.principal)
+            savepoint = await session.begin_nested()
+        except DBAPIError as error:
+            raise _collided(error) from error
+        try:
+            result = await work(session, context.principal)
             await session.flush()
         except HubError as error:
             await savepoint.rollback()
             if refuses_the_request(error):
                 raise
             return error
+        except DBAPIError as error:
+            await savepoint.rollback()
+            raise _collided(error) from error
         except BaseException:
             await savepoint.rollback()
             raise
@@ -78,12 +102,26 @@ async def perform(
         return result
 
 
-def _is_internal(result: Any) -> bool:
-    return any(
-        error.original_error is not None
-        and not isinstance(error.original_error, (HubError, GraphQLError))
-        for error in result.errors or ()
+def _collided(error: DBAPIError) -> Exception:
+    if not is_contention(error):
+        return error
+    return Conflict(
+        "this request collided with another writing the same records and nothing of it was "
+        "written; send it again",
+        code=TRY_AGAIN,
     )
+
+
+def _rolls_back(result: Any) -> bool:
+    """Whether the request must leave nothing: an internal error or a collision."""
+    for error in result.errors or ():
+        original = error.original_error
+        if isinstance(original, HubError):
+            if original.code == TRY_AGAIN:
+                return True
+        elif original is not None and not isinstance(original, GraphQLError):
+            return True
+    return False
 
 
 def _stored(result: Any) -> dict[str, Any]:
@@ -92,16 +130,18 @@ def _stored(result: Any) -> dict[str, Any]:
 
 
 def _replayed(stored: dict[str, Any]) -> ExecutionResult:
-    errors = [
-        GraphQLError(item["message"], path=item.get("path"), extensions=item.get("extensions"))
-        for item in stored.get("errors", ())
-    ]
+    errors = []
+    for item in stored.get("errors", ()):
+        error = GraphQLError(
+            item["message"], path=item.get("path"), extensions=item.get("extensions")
+        )
+        locations = item.get("locations")
+        if locations:
+            error.locations = [
+                SourceLocation(place["line"], place["column"]) for place in locations
+            ]
+        errors.append(error)
     return ExecutionResult(data=stored.get("data"), errors=errors or None)
-
-
-def _refusal(error: HubError) -> ExecutionResult:
-    extensions = {"code": error.code, "field": list(error.field)}
-    return ExecutionResult(data=None, errors=[GraphQLError(error.message, extensions=extensions)])
 
 
 class MutationTransaction(SchemaExtension):
@@ -130,7 +170,8 @@ class MutationTransaction(SchemaExtension):
                         return
             except HubError as error:
                 await session.rollback()
-                execution.result = _refusal(error)
+                refusal = GraphQLError(error.message, original_error=error)  # see schema.errors
+                execution.result = ExecutionResult(data=None, errors=[refusal])
                 yield
                 return
             try:
@@ -139,8 +180,10 @@ class MutationTransaction(SchemaExtension):
                 await session.rollback()
                 raise
             result = execution.result
-            if result is None or _is_internal(result):
+            if result is None or _rolls_back(result):
                 await session.rollback()
+                if result is not None:
+                    result.data = None
                 return
             if key is not None:
                 await remember(session, context.caller, key, _stored(result))

@@ -203,12 +203,12 @@ async def _publish(session: AsyncSession, pledge_id: int, plan: PledgePlan) -> N
     if plan.publication is PublicationStatus.WITHDRAWN and not plan.was_published:
         await withdraw_pledge(session, pledge_id, at=day + timedelta(days=30))
         return
-    await submit_pledge(session, pledge_id, at=day)
+    await submit_pledge(session, pledge_id)
     if plan.publication is PublicationStatus.SUBMITTED:
         return
     await publish_pledge(session, pledge_id, at=day + timedelta(days=7))
     if plan.publication is PublicationStatus.FULFILLED:
-        await fulfil_pledge(session, pledge_id, at=_at(min(plan.end, AS_OF)))
+        await fulfil_pledge(session, pledge_id)
     if plan.publication is PublicationStatus.WITHDRAWN:
         await withdraw_pledge(session, pledge_id, at=min(day + timedelta(days=400), _at(AS_OF)))
 

@@ -22,8 +22,7 @@ from hub.visibility import endorsement_visible
 def _require_open(pledge: Pledge, action: Action) -> None:
     if pledge.publication_status not in PLEDGE_OPEN_FOR[action]:
         raise Conflict(
-            f"the pledge is {pledge.publication_status}: nobody is invited to it or accepts it "
-            "any more",
+            f"the pledge is {pledge.publication_status}: its endorsements are final",
             code="PLEDGE_CLOSED",
             field=("pledgeId",),
         )
@@ -53,14 +52,22 @@ async def invite_endorser(
 async def _endorsement_for(
     session: AsyncSession, principal: Principal, endorsement_id: int
 ) -> tuple[Endorsement, Pledge]:
-    endorsement = await session.scalar(
-        select(Endorsement).where(
+    """The endorsement, read again once its pledge is locked: every change to an endorsement
+    holds its pledge's lock, so two answers to one invitation are taken one after the other."""
+    pledge_id = await session.scalar(
+        select(Endorsement.pledge_id).where(
             Endorsement.id == endorsement_id, endorsement_visible(principal.viewer)
         )
     )
-    if endorsement is None:
+    if pledge_id is None:
         raise NotFound("no endorsement with this id is visible to this client", field=("id",))
-    pledge = await pledge_for(session, principal, endorsement.pledge_id)
+    pledge = await pledge_for(session, principal, pledge_id)
+    endorsement = await session.scalar(
+        select(Endorsement)
+        .where(Endorsement.id == endorsement_id)
+        .execution_options(populate_existing=True)
+    )
+    assert endorsement is not None  # its pledge is locked: it cannot have gone
     return endorsement, pledge
 
 
@@ -90,4 +97,5 @@ async def withdraw_endorsement(
         principal, lead_member_id=pledge.lead_member_id, invitee_id=endorsement.organisation_id
     )
     authorize(principal, Entity.ENDORSEMENT, Action.REVOKE, endorsement.status, held)
+    _require_open(pledge, Action.REVOKE)
     return await revoke(session, endorsement.id)

@@ -131,7 +131,7 @@ async def respond(
     step(Entity.ENDORSEMENT, Action.ACCEPT if accept else Action.DECLINE, endorsement.status)
     when = at or utcnow()
     if accept:
-        await require_member(session, endorsement.organisation_id, field="organisationId")
+        await require_member(session, endorsement.organisation_id, field=None)
         endorsement.status, endorsement.accepted_at = EndorsementStatus.ACCEPTED, when
     else:
         endorsement.status, endorsement.declined_at = EndorsementStatus.DECLINED, when

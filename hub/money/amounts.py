@@ -30,6 +30,11 @@ MAX_AMOUNT_MINOR = 10**15
 _DECIMAL = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 
 
+MAX_DIGITS = 30
+"""No amount has more integer digits or decimal places than this; beyond it, scaling an
+amount to minor units would overflow or round it to zero."""
+
+
 def parse_amount(value: Decimal | str | int, *, field: tuple[str, ...] = ("amount",)) -> Decimal:
     """A finite ``Decimal`` from a plain decimal string, integer or ``Decimal``; never a float."""
     if isinstance(value, bool) or not isinstance(value, (Decimal, str, int)):
@@ -52,6 +57,15 @@ def parse_amount(value: Decimal | str | int, *, field: tuple[str, ...] = ("amoun
         ) from None
     if not amount.is_finite():
         raise InvalidInput(f"{value!r} is not a finite number", code="INVALID_AMOUNT", field=field)
+    if amount.adjusted() > MAX_DIGITS:
+        raise InvalidInput(f"{value} is too large an amount", code="AMOUNT_TOO_LARGE", field=field)
+    if amount.is_zero():
+        return Decimal(0)  # 0E-1000000 is zero, with no exponent left to overflow on
+    if amount.adjusted() < -MAX_DIGITS:
+        raise InvalidInput(
+            f"{value} has more decimal places than any currency", code="TOO_MANY_DECIMALS",
+            field=field,
+        )  # fmt: skip
     return amount
 
 

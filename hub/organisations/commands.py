@@ -40,7 +40,7 @@ async def correct(
 ) -> Organisation:
     """Replace what is recorded about an organisation."""
     require_scope(principal, Entity.ORGANISATION, Action.EDIT)
-    organisation = await get_organisation(session, organisation_id, field="id")
+    organisation = await get_organisation(session, organisation_id, field="id", lock=True)
     held = actors(principal)
     authorize(principal, Entity.ORGANISATION, Action.EDIT, organisation.membership_status, held)
     return await update_organisation(session, organisation, draft)
@@ -51,7 +51,7 @@ async def approve(
 ) -> Organisation:
     """Admit an organisation as a coalition member."""
     require_scope(principal, Entity.ORGANISATION, Action.APPROVE)
-    organisation = await get_organisation(session, organisation_id, field="id")
+    organisation = await get_organisation(session, organisation_id, field="id", lock=True)
     held = actors(principal)
     authorize(principal, Entity.ORGANISATION, Action.APPROVE, organisation.membership_status, held)
     return await admit_member(session, organisation.id)

@@ -108,10 +108,17 @@ async def update_organisation(
 
 
 async def get_organisation(
-    session: AsyncSession, organisation_id: int, *, field: str = "organisationId"
+    session: AsyncSession,
+    organisation_id: int,
+    *,
+    field: str = "organisationId",
+    lock: bool = False,
 ) -> Organisation:
-    """The organisation with this id, or ``NotFound`` naming ``field``."""
-    organisation = await session.get(Organisation, organisation_id)
+    """The organisation with this id, or ``NotFound`` naming ``field``; ``lock`` holds its row
+    until the transaction ends, read afresh, so that changes to it are taken one at a time."""
+    organisation = await session.get(
+        Organisation, organisation_id, with_for_update=lock, populate_existing=lock
+    )
     if organisation is None:
         raise NotFound(f"organisation {organisation_id} does not exist", field=(field,))
     return organisation
@@ -173,13 +180,16 @@ async def suspend_member(
 
 
 async def require_member(
-    session: AsyncSession, organisation_id: int, *, field: str
+    session: AsyncSession, organisation_id: int, *, field: str | None
 ) -> Organisation:
-    """The organisation, refused unless it is a member now (only members pledge)."""
+    """The organisation, refused unless it is a member now (only members pledge); ``field``
+    is the input that named it, None when it is the caller's own member."""
     organisation = await get_organisation(session, organisation_id)
     if not organisation.is_member:
         raise Conflict(
-            f"{organisation.name} is not a coalition member", code="NOT_A_MEMBER", field=(field,)
+            f"{organisation.name} is not a coalition member now",
+            code="NOT_A_MEMBER",
+            field=(field,) if field else (),
         )
     return organisation
 

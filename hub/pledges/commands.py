@@ -18,7 +18,7 @@ from hub.authorization import actors, authorize, require_scope
 from hub.endorsements.service import reset_co_endorsements
 from hub.errors import Conflict, NotFound
 from hub.lifecycle import Action, Entity
-from hub.pledges.models import Pledge
+from hub.pledges.models import Pledge, PublicationStatus
 from hub.pledges.rules import PledgeDraft
 from hub.pledges.service import (
     TargetChange,
@@ -90,6 +90,8 @@ async def update(
             field=("version",),
         )
     changed = await update_pledge(session, pledge, draft, targets)
+    if pledge.publication_status is PublicationStatus.PUBLISHED:
+        await require_ready(session, pledge, smart=True)  # public pledges stay SMART-complete
     reset = await reset_co_endorsements(session, pledge.id, at=at) if changed else []
     return pledge, changed, len(reset)
 
@@ -106,18 +108,14 @@ async def _move(
 
 async def submit(session: AsyncSession, principal: Principal, pledge_id: int) -> Pledge:
     """The lead asks the secretariat to publish its SMART-complete draft."""
-    await require_ready(
-        session, await _move(session, principal, pledge_id, Action.SUBMIT), smart=True
-    )
-    return await submit_pledge(session, pledge_id)
+    await _move(session, principal, pledge_id, Action.SUBMIT)
+    return await submit_pledge(session, pledge_id, smart=True)
 
 
 async def publish(session: AsyncSession, principal: Principal, pledge_id: int) -> Pledge:
     """The secretariat publishes a submitted pledge, SMART-complete still."""
-    await require_ready(
-        session, await _move(session, principal, pledge_id, Action.PUBLISH), smart=True
-    )
-    return await publish_pledge(session, pledge_id)
+    await _move(session, principal, pledge_id, Action.PUBLISH)
+    return await publish_pledge(session, pledge_id, smart=True)
 
 
 async def send_back(

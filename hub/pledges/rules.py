@@ -226,9 +226,11 @@ class Terms:
 
 
 def target_terms(draft: TargetDraft) -> tuple[object, ...]:
-    """The parts of a target that are terms (its wording aside)."""
+    """The parts of a target that are terms (its wording aside; an OTHER target's label says
+    what it measures, and is a term)."""
     return (
         draft.indicator,
+        draft.label if draft.indicator is Indicator.OTHER else None,  # it names what is measured
         draft.measure,
         draft.direction,
         draft.cumulative,

@@ -96,7 +96,7 @@ async def create_pledge(
         raise InvalidInput(
             "a new pledge has no targets to refer to yet", code="UNKNOWN_TARGET", field=("targets",)
         )
-    await require_member(session, lead_member_id, field="leadMemberId")
+    await require_member(session, lead_member_id, field=None)
     now = at or utcnow()
     pledge = Pledge(
         lead_member_id=lead_member_id,
@@ -331,14 +331,14 @@ async def require_ready(session: AsyncSession, pledge: Pledge, *, smart: bool) -
         raise InvalidInput.several(problems)
 
 
-async def submit_pledge(
-    session: AsyncSession, pledge_id: int, *, at: datetime | None = None
-) -> Pledge:
-    """DRAFT to SUBMITTED, once the pledge has a focus area and its lead."""
+async def submit_pledge(session: AsyncSession, pledge_id: int, *, smart: bool = False) -> Pledge:
+    """DRAFT to SUBMITTED, once the pledge has a focus area and its lead (and, with ``smart``,
+    is SMART-complete)."""
     pledge = await get_pledge(session, pledge_id)
     step(Entity.PLEDGE, Action.SUBMIT, pledge.publication_status)
-    await require_ready(session, pledge, smart=False)
+    await require_ready(session, pledge, smart=smart)
     pledge.publication_status = PublicationStatus.SUBMITTED
+    pledge.returned_at = pledge.return_note = None  # the note was for the lead, and is answered
     await flush(session)
     return pledge
 
@@ -357,21 +357,19 @@ async def return_pledge(
 
 
 async def publish_pledge(
-    session: AsyncSession, pledge_id: int, *, at: datetime | None = None
+    session: AsyncSession, pledge_id: int, *, at: datetime | None = None, smart: bool = False
 ) -> Pledge:
     """SUBMITTED to PUBLISHED (the secretariat's decision); the same checks apply."""
     pledge = await get_pledge(session, pledge_id)
     step(Entity.PLEDGE, Action.PUBLISH, pledge.publication_status)
-    await require_ready(session, pledge, smart=False)
+    await require_ready(session, pledge, smart=smart)
     pledge.publication_status = PublicationStatus.PUBLISHED
     pledge.published_at = at or utcnow()
     await flush(session)
     return pledge
 
 
-async def fulfil_pledge(
-    session: AsyncSession, pledge_id: int, *, at: datetime | None = None
-) -> Pledge:
+async def fulfil_pledge(session: AsyncSession, pledge_id: int) -> Pledge:
     """PUBLISHED to FULFILLED: the commitment was met."""
     pledge = await get_pledge(session, pledge_id)
     step(Entity.PLEDGE, Action.FULFIL, pledge.publication_status)

@@ -59,9 +59,10 @@ async def review(
     action = Action.VERIFY if verified else Action.REJECT
     require_scope(principal, Entity.REPORT, action)
     found = await session.scalar(
-        select(ProgressReport).where(
-            ProgressReport.id == report_id, report_visible(principal.viewer)
-        )
+        select(ProgressReport)
+        .where(ProgressReport.id == report_id, report_visible(principal.viewer))
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     if found is None:
         raise NotFound("no progress report with this id is visible to this client", field=("id",))

@@ -37,7 +37,7 @@ async def report_progress(
     """Record a SUBMITTED report; values must name targets of the same pledge."""
     check_report(draft)
     await get_pledge(session, pledge_id)
-    await require_member(session, member_id, field="memberId")
+    await require_member(session, member_id, field=None)
     targets = set(await session.scalars(select(Target.id).where(Target.pledge_id == pledge_id)))
     named = {reported.target_id for reported in draft.values}
     stray = sorted(named - targets)

@@ -16,6 +16,7 @@ from hub.endorsements.models import Endorsement as EndorsementModel
 from hub.endorsements.queries import EndorsementView
 from hub.endorsements.service import roles_of
 from hub.errors import HubError
+from hub.lifecycle import Action, Entity
 from schema.context import Info
 from schema.enums import Role
 from schema.mutations.errors import EndorsementUserError, user_errors
@@ -45,14 +46,14 @@ ID = Annotated[relay.GlobalID, strawberry.argument(description="The endorsement'
 
 
 async def _payload(
-    info: Info, work: EndorsementWork, arguments: tuple[str, ...]
+    info: Info, action: Action, work: EndorsementWork, arguments: tuple[str, ...]
 ) -> EndorsementPayload:
     async def with_roles(session: AsyncSession, principal: Principal) -> EndorsementView:
         endorsement = await work(session, principal)
         roles = await roles_of(session, endorsement.pledge_id, endorsement.organisation_id)
         return EndorsementView(endorsement, roles)
 
-    done = await perform(info, with_roles)
+    done = await perform(info, Entity.ENDORSEMENT, action, with_roles)
     if isinstance(done, HubError):
         errors = user_errors(done, EndorsementUserError, arguments)
         return EndorsementPayload(endorsement=None, user_errors=errors)
@@ -80,7 +81,7 @@ class EndorsementMutations:
             organisation = key_of(organisation_id, "Organisation", ("organisationId",))
             return await commands.invite_endorser(session, principal, pledge, organisation, roles)
 
-        return await _payload(info, work, ("pledgeId", "organisationId", "roles"))
+        return await _payload(info, Action.INVITE, work, ("pledgeId", "organisationId", "roles"))
 
     @strawberry.mutation(
         description="Accept or decline an invitation addressed to the caller's member (scope "
@@ -92,12 +93,14 @@ class EndorsementMutations:
         id: ID,
         answer: Annotated[EndorsementAnswer, strawberry.argument(description="The answer.")],
     ) -> EndorsementPayload | None:
+        accept = answer is EndorsementAnswer.ACCEPT
+
         async def work(session: AsyncSession, principal: Principal) -> EndorsementModel:
             key = key_of(id, "Endorsement", ("id",))
-            accept = answer is EndorsementAnswer.ACCEPT
             return await commands.answer(session, principal, key, accept=accept)
 
-        return await _payload(info, work, ("id", "answer"))
+        action = Action.ACCEPT if accept else Action.DECLINE
+        return await _payload(info, action, work, ("id", "answer"))
 
     @strawberry.mutation(
         description="Withdraw an invitation (the lead) or end an accepted endorsement (the lead "
@@ -108,4 +111,4 @@ class EndorsementMutations:
             key = key_of(id, "Endorsement", ("id",))
             return await commands.withdraw_endorsement(session, principal, key)
 
-        return await _payload(info, work, ("id",))
+        return await _payload(info, Action.REVOKE, work, ("id",))

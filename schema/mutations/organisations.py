@@ -10,6 +10,7 @@ from strawberry import relay
 
 from hub.auth.principal import Principal
 from hub.errors import HubError
+from hub.lifecycle import Action, Entity
 from hub.organisations import commands
 from hub.organisations.models import Organisation as OrganisationModel
 from hub.organisations.service import OrganisationDraft
@@ -61,6 +62,7 @@ def _payload(done: OrganisationModel | HubError, arguments: tuple[str, ...]) -> 
     return OrganisationPayload(organisation=Organisation.from_model(done), user_errors=[])
 
 
+ORGANISATION = Entity.ORGANISATION
 ID = Annotated[relay.GlobalID, strawberry.argument(description="The organisation's id.")]
 Input = Annotated[OrganisationInput, strawberry.argument(description="The organisation.")]
 
@@ -75,7 +77,7 @@ class OrganisationMutations:
         async def work(session: AsyncSession, principal: Principal) -> OrganisationModel:
             return await commands.add(session, principal, _draft(input))
 
-        return _payload(await perform(info, work), ("input",))
+        return _payload(await perform(info, ORGANISATION, Action.CREATE, work), ("input",))
 
     @strawberry.mutation(
         description="Replace what is recorded about an organisation; its membership stays "
@@ -88,7 +90,7 @@ class OrganisationMutations:
             key = key_of(id, "Organisation", ("id",))
             return await commands.correct(session, principal, key, _draft(input))
 
-        return _payload(await perform(info, work), ("id", "input"))
+        return _payload(await perform(info, ORGANISATION, Action.EDIT, work), ("id", "input"))
 
     @strawberry.mutation(
         description="Admit an organisation as a coalition member (the secretariat; scope "
@@ -98,4 +100,4 @@ class OrganisationMutations:
         async def work(session: AsyncSession, principal: Principal) -> OrganisationModel:
             return await commands.approve(session, principal, key_of(id, "Organisation", ("id",)))
 
-        return _payload(await perform(info, work), ("id",))
+        return _payload(await perform(info, ORGANISATION, Action.APPROVE, work), ("id",))

@@ -13,6 +13,7 @@ from strawberry import relay
 
 from hub.auth.principal import Principal
 from hub.errors import HubError
+from hub.lifecycle import Action, Entity
 from hub.pledges import commands
 from hub.pledges.models import Pledge as PledgeModel
 from hub.pledges.rules import PledgeDraft, TargetDraft
@@ -182,9 +183,9 @@ ID = Annotated[relay.GlobalID, strawberry.argument(description="The pledge's id.
 
 
 async def _pledge_payload(
-    info: Info, work: PledgeWork, arguments: tuple[str, ...]
+    info: Info, action: Action, work: PledgeWork, arguments: tuple[str, ...]
 ) -> PledgePayload:
-    done = await perform(info, work)
+    done = await perform(info, Entity.PLEDGE, action, work)
     if isinstance(done, HubError):
         return PledgePayload(pledge=None, user_errors=user_errors(done, PledgeUserError, arguments))
     return PledgePayload(pledge=Pledge.from_model(done), user_errors=[])
@@ -204,7 +205,7 @@ class PledgeMutations:
             draft, targets = _draft(input)
             return await commands.create(session, principal, draft, targets)
 
-        return await _pledge_payload(info, work, ("input",))
+        return await _pledge_payload(info, Action.CREATE, work, ("input",))
 
     @strawberry.mutation(
         description="Replace the content of a DRAFT or PUBLISHED pledge the caller's member "
@@ -226,7 +227,7 @@ class PledgeMutations:
             pledge_id = key_of(id, "Pledge", ("id",))
             return await commands.update(session, principal, pledge_id, version, draft, targets)
 
-        done = await perform(info, work)
+        done = await perform(info, Entity.PLEDGE, Action.EDIT, work)
         if isinstance(done, HubError):
             errors = user_errors(done, PledgeUserError, ("id", "version", "input"))
             return UpdatePledgePayload(
@@ -245,7 +246,7 @@ class PledgeMutations:
         "leads (scope pledges:write); every missing part is a user error."
     )
     async def submit_pledge(self, info: Info, id: ID) -> PledgePayload | None:
-        return await _pledge_payload(info, _by_id(id, commands.submit), ("id",))
+        return await _pledge_payload(info, Action.SUBMIT, _by_id(id, commands.submit), ("id",))
 
     @strawberry.mutation(
         description="Send a SUBMITTED pledge back to its lead as a DRAFT, saying what to change "
@@ -260,13 +261,13 @@ class PledgeMutations:
         async def work(session: AsyncSession, principal: Principal) -> PledgeModel:
             return await commands.send_back(session, principal, key_of(id, "Pledge", ("id",)), note)
 
-        return await _pledge_payload(info, work, ("id", "note"))
+        return await _pledge_payload(info, Action.RETURN, work, ("id", "note"))
 
     @strawberry.mutation(
         description="Publish a SUBMITTED pledge (the secretariat; scope pledges:publish)."
     )
     async def publish_pledge(self, info: Info, id: ID) -> PledgePayload | None:
-        return await _pledge_payload(info, _by_id(id, commands.publish), ("id",))
+        return await _pledge_payload(info, Action.PUBLISH, _by_id(id, commands.publish), ("id",))
 
     @strawberry.mutation(
         description="Withdraw a DRAFT, SUBMITTED or PUBLISHED pledge (its lead with "
@@ -274,14 +275,15 @@ class PledgeMutations:
         "visible, marked WITHDRAWN."
     )
     async def withdraw_pledge(self, info: Info, id: ID) -> PledgePayload | None:
-        return await _pledge_payload(info, _by_id(id, commands.withdraw), ("id",))
+        work = _by_id(id, commands.withdraw)
+        return await _pledge_payload(info, Action.WITHDRAW, work, ("id",))
 
     @strawberry.mutation(
         description="Record that a PUBLISHED pledge was met (the secretariat; scope "
         "pledges:publish)."
     )
     async def mark_pledge_fulfilled(self, info: Info, id: ID) -> PledgePayload | None:
-        return await _pledge_payload(info, _by_id(id, commands.fulfil), ("id",))
+        return await _pledge_payload(info, Action.FULFIL, _by_id(id, commands.fulfil), ("id",))
 
 
 def _by_id(

@@ -12,6 +12,7 @@ from strawberry import relay
 
 from hub.auth.principal import Principal
 from hub.errors import HubError
+from hub.lifecycle import Action, Entity
 from hub.progress import commands
 from hub.progress.models import ProgressReport as ReportModel
 from hub.progress.rules import ReportDraft, ReportedValue
@@ -97,7 +98,8 @@ async def _review(
         key = key_of(id, "ProgressReport", ("id",))
         return await commands.review(session, principal, key, verified=verified, note=note)
 
-    return _payload(await perform(info, work), ("id", "note"))
+    action = Action.VERIFY if verified else Action.REJECT
+    return _payload(await perform(info, Entity.REPORT, action, work), ("id", "note"))
 
 
 @strawberry.type
@@ -116,7 +118,8 @@ class ProgressMutations:
             pledge = key_of(pledge_id, "Pledge", ("pledgeId",))
             return await commands.report(session, principal, pledge, _draft(input))
 
-        return _payload(await perform(info, work), ("pledgeId", "input"))
+        done = await perform(info, Entity.REPORT, Action.REPORT, work)
+        return _payload(done, ("pledgeId", "input"))
 
     @strawberry.mutation(
         description="Verify a SUBMITTED report (the secretariat; scope progress:verify)."

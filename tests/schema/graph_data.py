@@ -47,7 +47,7 @@ async def build_graph(session_factory: async_sessionmaker[AsyncSession]) -> Grap
 
 
 async def _publish(session: AsyncSession, pledge_id: int, at: datetime = PUBLISHED) -> None:
-    await submit_pledge(session, pledge_id, at=at)
+    await submit_pledge(session, pledge_id)
     await publish_pledge(session, pledge_id, at=at)
 
 
