@@ -142,7 +142,7 @@ def create_app(settings: Settings) -> Starlette:
         instrument(engine)
     session_factory = create_session_factory(engine)
     jwks_http = httpx.AsyncClient(timeout=FETCH_SECONDS, follow_redirects=False)
-    validator = build_validator(settings, session_factory, jwks_http)
+    validator = build_validator(settings, create_session_factory(engine, read_only=True), jwks_http)
     proxies = parse_networks(settings.trusted_proxies)
 
     @asynccontextmanager

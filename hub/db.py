@@ -4,7 +4,7 @@ SQLite is the embedded default and PostgreSQL the production database; both must
 the same constraints, so SQLite connections switch foreign keys on and keep full
 transactional control (savepoints work, BEGIN is ours). SQLite transactions begin
 IMMEDIATE: one writer at a time, waiting its turn, instead of a transaction that read
-first failing when another has written meanwhile.
+first failing when another has written meanwhile; read-only sessions begin DEFERRED.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin_sqlite(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    reading = conn.get_execution_options().get("hub_read_only", False)
+    conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -69,6 +70,14 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return engine
 
 
-def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """The one way sessions are made; objects stay readable after commit."""
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+def create_session_factory(
+    engine: AsyncEngine, *, read_only: bool = False
+) -> async_sessionmaker[AsyncSession]:
+    """The one way sessions are made; objects stay readable after commit.
+
+    ``read_only`` sessions, which must never write, begin DEFERRED on SQLite: in WAL mode they
+    read beside the one writer instead of queueing behind it (checking a token, say, while a
+    long mutation holds the write lock).
+    """
+    bind = engine.execution_options(hub_read_only=True) if read_only else engine
+    return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
