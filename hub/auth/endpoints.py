@@ -32,7 +32,7 @@ from hub.auth.validation import TokenValidator
 from hub.budget import CostBudget
 from hub.callers import Network, request_address
 from hub.errors import HubError
-from hub.keys.service import open_signing_key, published_token_jwks
+from hub.keys.service import SigningKey, open_signing_key, published_token_jwks
 from hub.keys.vault import Vault
 from hub.settings import Settings
 from hub.types import utcnow
@@ -145,6 +145,7 @@ class OAuthEndpoints:
         self.session_factory = session_factory
         self.validator = validator
         self.vault = vault
+        self.opened: dict[str, SigningKey] = {}
         self.proxies = proxies
         self.client_budget = client_budget
         self.address_budget = address_budget
@@ -248,7 +249,7 @@ class OAuthEndpoints:
     async def _issue(self) -> TokenIssue:
         try:
             async with self.session_factory() as session:
-                signing = await open_signing_key(session, self.vault, self.clock())
+                signing = await open_signing_key(session, self.vault, self.clock(), self.opened)
         except HubError as error:
             log.error("oauth.signing_key_unavailable", reason=error.message)
             signing = None

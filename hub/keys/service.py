@@ -54,13 +54,25 @@ async def published_token_jwks(session: AsyncSession, now: datetime) -> list[dic
     return [json.loads(key.public_jwk) for key in keys if is_published(key, now)]
 
 
-async def open_signing_key(session: AsyncSession, vault: Vault, now: datetime) -> SigningKey | None:
-    """The key that signs tokens at ``now``, opened; None when the hub has none."""
+async def open_signing_key(
+    session: AsyncSession, vault: Vault, now: datetime, opened: dict[str, SigningKey] | None = None
+) -> SigningKey | None:
+    """The key that signs tokens at ``now``, opened; None when the hub has none.
+
+    Which key signs is read every time; ``opened`` keeps keys already opened by kid, since
+    importing an RSA key (which checks it) takes tens of milliseconds and a kid's key never
+    changes.
+    """
     current = signing_key(await token_keys(session), now)
     if current is None:
         return None
+    if opened is not None and current.kid in opened:
+        return opened[current.kid]
     private = json.loads(vault.open(current.private_key, what=f"signing key {current.kid}"))
-    return SigningKey(current.kid, current.algorithm, RSAKey.import_key(private))
+    key = SigningKey(current.kid, current.algorithm, RSAKey.import_key(private))
+    if opened is not None:
+        opened[current.kid] = key
+    return key
 
 
 async def rotate_token_key(
