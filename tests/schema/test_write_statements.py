@@ -58,7 +58,7 @@ async def test_the_inbox_costs_the_same_statements_at_any_size(
     for name in ("pendingInvitations", "reportsDue", "returnedPledges"):
         assert viewer[name]["totalCount"] == items, name
     assert viewer["reportsDue"]["edges"][0]["node"]["reportingStatus"] == "OVERDUE"
-    assert body["extensions"]["sql"]["statements"] == 13
+    assert body["extensions"]["sql"]["statements"] <= 13  # batches may merge, never grow
 
 
 @pytest.mark.parametrize("size", [1, 20])
