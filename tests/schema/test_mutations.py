@@ -3,10 +3,8 @@ verified progress, and the refusals on the way."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -34,44 +32,13 @@ from tests.fixtures.partners import (
 )
 
 
-@pytest.fixture
-async def partners(
-    database_url: str, session_factory: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[Partners]:
-    async with running_partners(database_url, session_factory) as running:
-        yield running
-
-
-async def create(partners: Partners, who: str = "alpha", **changes: Any) -> dict[str, Any]:
-    data = await partners.ok(who, CREATE, input=smart_pledge(**changes))
-    pledge: dict[str, Any] = data["createPledge"]["pledge"]
-    return pledge
-
-
-async def published(partners: Partners, **changes: Any) -> dict[str, Any]:
-    pledge = await create(partners, **changes)
-    await partners.ok("alpha", move("submitPledge"), id=pledge["id"])
-    data = await partners.ok("secretariat", move("publishPledge"), id=pledge["id"])
-    result: dict[str, Any] = data["publishPledge"]["pledge"]
-    return result
-
-
-async def invite(partners: Partners, pledge_id: str, who: str, roles: list[str]) -> str:
-    organisation = gid("Organisation", partners.members[who])
-    data = await partners.ok(
-        "alpha", INVITE, pledgeId=pledge_id, organisationId=organisation, roles=roles
-    )
-    endorsement_id: str = data["inviteEndorser"]["endorsement"]["id"]
-    return endorsement_id
-
-
 async def count(session_factory: async_sessionmaker[AsyncSession], model: Any) -> int:
     async with session_factory() as session:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 async def test_a_pledge_from_draft_to_verified_progress(partners: Partners) -> None:
-    pledge = await create(partners)
+    pledge = await partners.create()
     assert pledge["publicationStatus"] == "DRAFT"
     assert [e["roles"] for e in pledge["endorsements"]] == [["LEAD"]]
     assert pledge["pledgedAmount"] == {"amount": "2500000.00", "currency": "USD"}
@@ -80,7 +47,7 @@ async def test_a_pledge_from_draft_to_verified_progress(partners: Partners) -> N
     )
     assert anonymous["data"]["node"] is None  # a draft is not public
 
-    invitation = await invite(partners, pledge["id"], "beta", ["CO_LEAD", "FUNDER"])
+    invitation = await partners.invite(pledge["id"], "beta", ["CO_LEAD", "FUNDER"])
     inbox = (await partners.ok("beta", VIEWER))["viewer"]
     assert inbox["member"]["name"] == "Beta Foundation"
     assert inbox["pendingInvitations"]["totalCount"] == 1
@@ -146,7 +113,7 @@ async def test_submission_lists_every_missing_part(partners: Partners) -> None:
 
 
 async def test_a_stale_version_writes_nothing(partners: Partners) -> None:
-    pledge = await create(partners)
+    pledge = await partners.create()
     first = await partners.ok(
         "alpha", UPDATE, id=pledge["id"], version=pledge["version"],
         input=smart_pledge(title="Connect 600 schools in Malawi"),
@@ -172,8 +139,8 @@ async def test_a_stale_version_writes_nothing(partners: Partners) -> None:
 
 
 async def test_a_material_edit_asks_co_endorsers_again(partners: Partners) -> None:
-    pledge = await published(partners)
-    invitation = await invite(partners, pledge["id"], "beta", ["FUNDER"])
+    pledge = await partners.published()
+    invitation = await partners.invite(pledge["id"], "beta", ["FUNDER"])
     await partners.ok("beta", RESPOND, id=invitation, answer="ACCEPT")
     target = pledge["targets"][0]
     kept = [{
@@ -231,7 +198,7 @@ async def test_inputs_are_checked_field_by_field(partners: Partners) -> None:
 
 
 async def test_hidden_and_missing_pledges_are_told_apart_by_nothing(partners: Partners) -> None:
-    draft = await create(partners, "gamma")
+    draft = await partners.create("gamma")
     hidden = await partners.gql("alpha", move("submitPledge"), id=draft["id"])
     missing = await partners.gql("alpha", move("submitPledge"), id=gid("Pledge", 999_999))
     assert hidden["data"] == {
@@ -252,7 +219,7 @@ async def test_hidden_and_missing_pledges_are_told_apart_by_nothing(partners: Pa
 
 
 async def test_who_may_do_what(partners: Partners) -> None:
-    pledge = await create(partners)
+    pledge = await partners.create()
     anonymous = await partners.gql(None, CREATE, input=smart_pledge())
     assert anonymous["data"]["createPledge"] is None
     assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
@@ -271,7 +238,7 @@ async def test_who_may_do_what(partners: Partners) -> None:
 
 
 async def test_a_returned_pledge_waits_in_the_leads_inbox(partners: Partners) -> None:
-    pledge = await create(partners)
+    pledge = await partners.create()
     await partners.ok("alpha", move("submitPledge"), id=pledge["id"])
     returned = await partners.ok("secretariat", RETURN, id=pledge["id"], note="Name the schools.")
     assert returned["returnPledge"]["pledge"]["publicationStatus"] == "DRAFT"
@@ -284,15 +251,15 @@ async def test_a_returned_pledge_waits_in_the_leads_inbox(partners: Partners) ->
 
 
 async def test_answers_and_revocations(partners: Partners) -> None:
-    pledge = await published(partners)
-    invitation = await invite(partners, pledge["id"], "beta", ["ENDORSER"])
+    pledge = await partners.published()
+    invitation = await partners.invite(pledge["id"], "beta", ["ENDORSER"])
     not_yours = await partners.gql("gamma", RESPOND, id=invitation, answer="ACCEPT")
     assert not_yours["data"]["respondToEndorsement"]["userErrors"][0]["code"] == "NOT_FOUND"
     lead_answers = await partners.gql("alpha", RESPOND, id=invitation, answer="ACCEPT")
     assert lead_answers["data"]["respondToEndorsement"]["userErrors"][0]["code"] == "NOT_PERMITTED"
     declined = await partners.ok("beta", RESPOND, id=invitation, answer="DECLINE")
     assert declined["respondToEndorsement"]["endorsement"]["status"] == "DECLINED"
-    again = await invite(partners, pledge["id"], "beta", ["IMPLEMENTER"])
+    again = await partners.invite(pledge["id"], "beta", ["IMPLEMENTER"])
     assert again == invitation  # the same record, invited afresh
     await partners.ok("beta", RESPOND, id=invitation, answer="ACCEPT")
     ended = await partners.ok("beta", REVOKE, id=invitation)
@@ -305,7 +272,7 @@ async def test_answers_and_revocations(partners: Partners) -> None:
 async def test_only_those_taking_part_report_and_rejected_reports_say_why(
     partners: Partners,
 ) -> None:
-    pledge = await published(partners)
+    pledge = await partners.published()
     report = {"periodStart": "2026-01-01", "periodEnd": "2026-03-31", "narrative": "Begun."}
     outsider = await partners.gql("gamma", REPORT, pledgeId=pledge["id"], input=report)
     assert outsider["data"]["reportProgress"]["userErrors"][0]["code"] == "NOT_PERMITTED"
@@ -345,7 +312,7 @@ async def test_the_secretariat_keeps_the_members_list(partners: Partners) -> Non
 
 
 async def test_a_refused_call_leaves_nothing(partners: Partners) -> None:
-    pledge = await create(partners)
+    pledge = await partners.create()
     before = (
         await count(partners.session_factory, Pledge),
         await count(partners.session_factory, Endorsement),
@@ -391,8 +358,8 @@ async def test_each_client_spends_its_own_budget_and_writes_cost_more(
 
 
 async def test_reports_are_checked_field_by_field(partners: Partners) -> None:
-    pledge = await published(partners)
-    other = await published(partners, title="Another pledge")
+    pledge = await partners.published()
+    other = await partners.published(title="Another pledge")
     target = pledge["targets"][0]["id"]
     base = {"periodStart": "2026-01-01", "periodEnd": "2026-06-30"}
     cases: list[tuple[dict[str, Any], str, list[str]]] = [

@@ -7,13 +7,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.endorsements.models import Endorsement, EndorsementStatus
 from hub.organisations.models import MembershipStatus, Organisation
@@ -34,19 +32,10 @@ from tests.fixtures.partners import (
     Partners,
     gid,
     move,
-    running_partners,
     smart_pledge,
 )
 
 POSTGRES_ONLY = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
-
-
-@pytest.fixture
-async def partners(
-    database_url: str, session_factory: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[Partners]:
-    async with running_partners(database_url, session_factory) as running:
-        yield running
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -86,29 +75,6 @@ async def count(partners: Partners, model: Any, *where: Any) -> int:
         return int(await session.scalar(query) or 0)
 
 
-async def create(partners: Partners, who: str = "alpha", **changes: Any) -> dict[str, Any]:
-    data = await partners.ok(who, CREATE, input=smart_pledge(**changes))
-    pledge: dict[str, Any] = data["createPledge"]["pledge"]
-    return pledge
-
-
-async def published(partners: Partners, **changes: Any) -> dict[str, Any]:
-    pledge = await create(partners, **changes)
-    await partners.ok("alpha", move("submitPledge"), id=pledge["id"])
-    data = await partners.ok("secretariat", move("publishPledge"), id=pledge["id"])
-    result: dict[str, Any] = data["publishPledge"]["pledge"]
-    return result
-
-
-async def invite(partners: Partners, pledge_id: str, who: str, roles: list[str]) -> str:
-    organisation = gid("Organisation", partners.members[who])
-    data = await partners.ok(
-        "alpha", INVITE, pledgeId=pledge_id, organisationId=organisation, roles=roles
-    )
-    endorsement_id: str = data["inviteEndorser"]["endorsement"]["id"]
-    return endorsement_id
-
-
 async def lock_waiters(partners: Partners, wanted: int) -> None:
     """Wait until ``wanted`` backends of the test's database wait on a lock (PostgreSQL)."""
     query = text(
@@ -142,8 +108,8 @@ mutation($id: ID!) {
 async def test_declining_an_invitation_to_a_draft_answers_with_its_pledge(
     partners: Partners,
 ) -> None:
-    draft = await create(partners)
-    invitation = await invite(partners, draft["id"], "beta", ["FUNDER"])
+    draft = await partners.create()
+    invitation = await partners.invite(draft["id"], "beta", ["FUNDER"])
     body = await partners.gql("beta", DECLINE_WITH_PLEDGE, id=invitation)
     assert "errors" not in body, body
     assert body["data"]["respondToEndorsement"]["endorsement"]["status"] == "DECLINED"
@@ -166,7 +132,7 @@ mutation($id: ID!, $v1: Int!, $v2: Int!, $a: PledgeInput!, $b: PledgeInput!) {
 
 
 async def test_a_later_mutation_of_the_request_answers_what_it_wrote(partners: Partners) -> None:
-    pledge = await create(partners)
+    pledge = await partners.create()
     km = [{"indicator": "FIBRE_KM", "unit": "km", "targetValue": "5"}]
     data = await partners.ok(
         "alpha", TWO_UPDATES, id=pledge["id"], v1=pledge["version"], v2=pledge["version"] + 1,
@@ -205,7 +171,7 @@ async def test_a_request_rolled_back_does_not_answer_that_it_wrote(partners: Par
 async def test_a_published_pledge_cannot_be_edited_out_of_smart_completeness(
     partners: Partners,
 ) -> None:
-    pledge = await published(partners)
+    pledge = await partners.published()
     bare = {"title": "Nothing left", "pledgeType": "FINANCIAL"}
     body = await partners.gql(
         "alpha", UPDATE, id=pledge["id"], version=pledge["version"], input=bare
@@ -223,7 +189,7 @@ async def test_a_published_pledge_cannot_be_edited_out_of_smart_completeness(
 
 
 async def test_the_return_note_is_not_shown_to_the_public(partners: Partners) -> None:
-    pledge = await create(partners)
+    pledge = await partners.create()
     await partners.ok("alpha", move("submitPledge"), id=pledge["id"])
     note = "Your figures look inflated; between us."
     await partners.ok("secretariat", RETURN, id=pledge["id"], note=note)
@@ -275,7 +241,7 @@ async def test_amounts_with_extreme_exponents_are_user_errors(partners: Partners
 
 
 async def test_a_disbursement_too_small_to_store_is_refused(partners: Partners) -> None:
-    pledge = await published(partners)
+    pledge = await partners.published()
     report = {
         "periodStart": "2026-01-01",
         "periodEnd": "2026-03-31",
@@ -300,8 +266,8 @@ async def test_values_with_extreme_exponents_are_user_errors_or_stored(
 
 @POSTGRES_ONLY
 async def test_racing_answers_to_one_invitation_only_one_wins(partners: Partners) -> None:
-    pledge = await create(partners)
-    invitation = await invite(partners, pledge["id"], "beta", ["FUNDER"])
+    pledge = await partners.create()
+    invitation = await partners.invite(pledge["id"], "beta", ["FUNDER"])
     async with partners.session_factory() as holder:
         await holder.execute(
             select(Pledge.id).where(Pledge.id == key(pledge["id"])).with_for_update()
@@ -322,7 +288,7 @@ async def test_racing_answers_to_one_invitation_only_one_wins(partners: Partners
 
 @POSTGRES_ONLY
 async def test_racing_verdicts_on_one_report_only_one_wins(partners: Partners) -> None:
-    pledge = await published(partners)
+    pledge = await partners.published()
     report = {"periodStart": "2026-01-01", "periodEnd": "2026-03-31"}
     made = await partners.ok("alpha", REPORT, pledgeId=pledge["id"], input=report)
     report_id = made["reportProgress"]["report"]["id"]
@@ -373,7 +339,7 @@ mutation($x: ID!, $y: ID!, $z: ID!, $input: PledgeInput!) {
 async def test_crossing_multi_mutation_requests_are_not_internal_errors(
     partners: Partners,
 ) -> None:
-    p1, p2, p3 = [await create(partners, title=title) for title in ("One", "Two", "Gate")]
+    p1, p2, p3 = [await partners.create(title=title) for title in ("One", "Two", "Gate")]
     async with partners.session_factory() as holder:
         await holder.execute(select(Pledge.id).where(Pledge.id == key(p3["id"])).with_for_update())
         first = asyncio.create_task(
@@ -395,8 +361,8 @@ async def test_crossing_multi_mutation_requests_are_not_internal_errors(
 
 
 async def test_equal_terms_written_differently_are_not_material(partners: Partners) -> None:
-    pledge = await published(partners, targetCountries=["MWI", "KEN"])
-    invitation = await invite(partners, pledge["id"], "beta", ["FUNDER"])
+    pledge = await partners.published(targetCountries=["MWI", "KEN"])
+    invitation = await partners.invite(pledge["id"], "beta", ["FUNDER"])
     await partners.ok("beta", RESPOND, id=invitation, answer="ACCEPT")
     same = smart_pledge(
         targetCountries=["KEN", "MWI"],
@@ -420,8 +386,8 @@ async def test_renaming_what_an_other_target_measures_is_material(partners: Part
                   "targetValue": "40", "deadline": "2028-12-31"}  # fmt: skip
         return [target | ({"id": target_id} if target_id else {})]
 
-    pledge = await published(partners, targets=other("Community networks built"))
-    invitation = await invite(partners, pledge["id"], "beta", ["FUNDER"])
+    pledge = await partners.published(targets=other("Community networks built"))
+    invitation = await partners.invite(pledge["id"], "beta", ["FUNDER"])
     await partners.ok("beta", RESPOND, id=invitation, answer="ACCEPT")
     renamed = smart_pledge(targets=other("Community networks planned", pledge["targets"][0]["id"]))
     data = await partners.ok(
@@ -453,7 +419,7 @@ async def test_a_malformed_id_is_refused_with_a_code(partners: Partners) -> None
 
 
 async def test_a_replayed_refusal_is_the_first_answer_exactly(partners: Partners) -> None:
-    pledge = await create(partners)
+    pledge = await partners.create()
     variables = {
         "pledgeId": pledge["id"],
         "organisationId": gid("Organisation", partners.members["beta"]),

@@ -91,12 +91,6 @@ def error_code(response: httpx.Response) -> str:
     return code
 
 
-async def create(partners: Partners, who: str = "alpha", **changes: Any) -> dict[str, Any]:
-    data = await partners.ok(who, CREATE, input=smart_pledge(**changes))
-    pledge: dict[str, Any] = data["createPledge"]["pledge"]
-    return pledge
-
-
 async def version_of(partners: Partners, pledge_id: str) -> tuple[int, str]:
     node = (await partners.ok("alpha", READ, id=pledge_id))["node"]
     return node["version"], node["title"]
@@ -235,7 +229,7 @@ async def test_keys_must_be_short_printable_ascii(partners: Partners) -> None:
 
 
 async def test_a_refusal_is_replayed_as_it_was(partners: Partners) -> None:
-    pledge = await create(partners)
+    pledge = await partners.create()
     await partners.ok(
         "alpha", UPDATE, id=pledge["id"], version=pledge["version"],
         input=smart_pledge(title="Moved on"),
@@ -342,7 +336,7 @@ async def test_the_key_is_stored_in_the_writes_transaction(
         await original(*args, **kwargs)
 
     monkeypatch.setattr(writes, "remember", fails_once)
-    pledge = await create(partners)
+    pledge = await partners.create()
     variables = {"id": pledge["id"], "version": 1, "input": smart_pledge(title="Kept with key")}
     with capture_logs():
         broken = await keyed(partners, "alpha", UPDATE, "atomic", **variables)
@@ -357,7 +351,7 @@ async def test_the_key_is_stored_in_the_writes_transaction(
 
 
 async def test_a_key_on_a_query_is_ignored(partners: Partners) -> None:
-    pledge = await create(partners)
+    pledge = await partners.create()
     for key in ("query-key", "k" * 256):
         for _ in range(2):
             response = await keyed(partners, "alpha", READ, key, id=pledge["id"])
@@ -399,7 +393,7 @@ async def test_a_duplicate_waits_for_the_first_and_gets_its_response(
 ) -> None:
     """The pledge's row is held by another transaction (on SQLite: the one writer), so the
     first request blocks inside its write; its duplicate arrives meanwhile."""
-    pledge = await create(partners)
+    pledge = await partners.create()
     variables = {"id": pledge["id"], "version": 1, "input": smart_pledge(title="Once only")}
     async with partners.session_factory() as holder:
         await holder.execute(
@@ -451,7 +445,7 @@ async def test_a_duplicate_still_running_after_the_wait_gets_in_progress(
         return await original(*args, **kwargs)
 
     monkeypatch.setattr(commands, "update", held)
-    pledge = await create(partners)
+    pledge = await partners.create()
     variables = {"id": pledge["id"], "version": 1, "input": smart_pledge(title="Slow write")}
     hold = 3.0 if backend == "postgresql" else 7.0
     first = asyncio.create_task(keyed(partners, "alpha", UPDATE, "slow", **variables))
@@ -488,7 +482,7 @@ async def test_a_keyed_write_queues_for_a_busy_pledge_like_any_write(
     holding their pledges for longer than that bound (one second here), one with a key and
     one without: both must go through once the pledges are free."""
     monkeypatch.setattr(idempotency, "WAIT", timedelta(seconds=1))
-    one, other = await create(partners), await create(partners)
+    one, other = await partners.create(), await partners.create()
     rows = [row_id(one["id"]), row_id(other["id"])]
     async with partners.session_factory() as holder:
         await holder.execute(select(Pledge).where(Pledge.id.in_(rows)).with_for_update())
@@ -559,7 +553,7 @@ async def test_racing_writers_each_version_moves_once(partners: Partners, backen
     async with asyncio.timeout(30):
         racers = await more_clients(partners, clients)
         names = [racer.name for racer in racers]
-        pledges = [(await create(partners, title=f"Shared {n}"))["id"] for n in range(3)]
+        pledges = [(await partners.create(title=f"Shared {n}"))["id"] for n in range(3)]
         attempts: list[Attempt] = []
         barrier = asyncio.Barrier(clients)
 
