@@ -1,9 +1,9 @@
 """The lifecycle of pledges, endorsements, progress reports and memberships, kept as data.
 
 ``TRANSITIONS`` is the one table of what may happen: which action moves a record from which
-status to which, done by which actor holding which scope. The services look every change up
-here (``hub.authorization.authorize``) and a test walks every (status, action, actor) against
-it. Decisions the table records (docs/lifecycle.md says why):
+status to which, done by which actor holding which scope. The commands check every caller's
+action here (``hub.authorization.authorize``), the services every status move
+(``hub.authorization.step``), and a test walks every (status, action, actor) against it. Decisions the table records (docs/lifecycle.md says why):
 
 - The lead edits its pledge while it is a DRAFT or PUBLISHED; a SUBMITTED pledge is under
   the secretariat's review and is not edited until it is published or returned; FULFILLED
@@ -15,7 +15,8 @@ it. Decisions the table records (docs/lifecycle.md says why):
   that the commitment was met is verified, not self-declared); the lead or the secretariat
   withdraws.
 - An endorsement is answered only by the organisation it names; the lead withdraws an
-  invitation, and either the lead or the endorser ends an accepted endorsement.
+  invitation, and either the lead or the endorser ends an accepted endorsement, while the
+  pledge is open (``PLEDGE_OPEN_FOR``).
 - Progress is reported on a PUBLISHED or FULFILLED pledge by an organisation that accepted
   the LEAD, CO_LEAD or IMPLEMENTER role in it; the secretariat verifies or rejects.
 """
