@@ -3,7 +3,8 @@
 ``TRANSITIONS`` is the one table of what may happen: which action moves a record from which
 status to which, done by which actor holding which scope. The commands check every caller's
 action here (``hub.authorization.authorize``), the services every status move
-(``hub.authorization.step``), and a test walks every (status, action, actor) against it. Decisions the table records (docs/lifecycle.md says why):
+(``hub.authorization.step``), and a test walks every (status, action, actor) against it.
+Decisions the table records (docs/lifecycle.md says why):
 
 - The lead edits its pledge while it is a DRAFT or PUBLISHED; a SUBMITTED pledge is under
   the secretariat's review and is not edited until it is published or returned; FULFILLED
