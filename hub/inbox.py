@@ -43,11 +43,10 @@ async def returned_pledges(session: AsyncSession, member_id: int) -> list[int]:
     return list(rows)
 
 
-async def reports_due(
-    session: AsyncSession, member_id: int, today: date
-) -> list[tuple[int, ReportingStatus]]:
-    """Published pledges the member reports on (it accepted a LEAD, CO_LEAD or IMPLEMENTER
-    role) whose report is DUE or OVERDUE, the longest waiting first; one statement."""
+async def reports_due(session: AsyncSession, member_id: int, today: date) -> list[int]:
+    """Ids of the published pledges the member reports on (it accepted a LEAD, CO_LEAD or
+    IMPLEMENTER role) whose report is DUE or OVERDUE, the longest waiting first; one
+    statement."""
     last_report = (
         select(func.max(ProgressReport.submitted_at))
         .where(
@@ -78,10 +77,10 @@ async def reports_due(
             Pledge.id.in_(reporting),
         )
     )
-    due: list[tuple[datetime, int, ReportingStatus]] = []
+    due: list[tuple[datetime, int]] = []
     for pledge_id, published_at, last_at in rows:
         status = reporting_status(published_at, last_at, today)
         since = last_at or published_at
         if since is not None and status in (ReportingStatus.DUE, ReportingStatus.OVERDUE):
-            due.append((since, pledge_id, status))
-    return [(pledge_id, status) for _, pledge_id, status in sorted(due)]
+            due.append((since, pledge_id))
+    return [pledge_id for _, pledge_id in sorted(due)]

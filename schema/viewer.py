@@ -90,8 +90,7 @@ class Viewer:
         request = slice_of(kind, first, after, last, before)
 
         async def due(session: AsyncSession, member_id: int) -> list[int]:
-            found = await reports_due(session, member_id, info.context.today)
-            return [pledge_id for pledge_id, _ in found]
+            return await reports_due(session, member_id, info.context.today)
 
         ids = await self._ids(info, due)
         return await Pledge.connection_of(info, PledgeConnection, ids, request, kind)
