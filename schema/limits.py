@@ -203,7 +203,11 @@ class RefuseUnstorableText(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         where = _unstorable_at(context.variables or {}, "variables")
-        if where is None and context.graphql_document is not None:
+        query = context.query
+        # a literal can only hold such text through a \u escape, or raw in the request's JSON:
+        # most documents need no walk
+        suspect = query is None or "\\u" in query or unstorable(query)
+        if where is None and suspect and context.graphql_document is not None:
             finder = _FindsUnstorableText()
             visit(context.graphql_document, finder)
             where = "the document" if finder.found else None

@@ -449,3 +449,15 @@ async def test_a_user_error_names_a_field_the_mutation_has(partners: Partners) -
               "endDate", "pledgedAmount", "implementationStatus", "targets"}  # fmt: skip
     field = error["field"]
     assert not field or (field[0] == "input" and field[1] in inputs), error
+
+
+async def test_unstorable_text_in_a_literal_is_refused_and_emoji_escapes_pass(
+    partners: Partners,
+) -> None:
+    query = '{ pledges(first: 1, filter: {text: "%s"}) { totalCount } }'
+    refused = await partners.gql(None, query % "a\\u0000b")
+    [error] = refused["errors"]
+    assert error["extensions"] == {"code": "INVALID_TEXT", "field": []}, refused
+    assert refused["data"] is None
+    fine = await partners.gql(None, query % "\\uD83D\\uDE00")
+    assert fine == {"data": {"pledges": {"totalCount": 0}}}
