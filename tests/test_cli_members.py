@@ -35,7 +35,10 @@ def test_the_secretariat_adds_approves_and_corrects_a_member(tmp_path: Path) -> 
 
     refusals = [
         (("members", "update", organisation_id, "--website", "ftp://delta"), "http(s)"),
-        (("members", "update", organisation_id, "--country", "XXX"), "XXX"),
+        (
+            ("members", "update", organisation_id, "--country", "ZZZ"),
+            "unknown ISO 3166-1 alpha-3 country code(s): ZZZ",
+        ),
         (("members", "approve", "999999"), "organisation 999999 does not exist"),
         (("members", "add", "--name", " ", "--type", "MEDIA"), "needs a name"),
         (
