@@ -127,12 +127,21 @@ async def update_pledge(
     """Replace the pledge's content with ``draft`` and ``targets`` (its lead, status and
     history stay); returns the terms that changed, which make the edit material."""
     _check(draft, targets)
-    before = await terms_of(session, pledge)
+    before = await _stored_terms(session, pledge)
     await _write_content(session, pledge, draft, max_rate_age)
     await _write_children(session, pledge, draft, targets, fresh=False)
     pledge.updated_at = utcnow()  # the version rises even when only child rows changed
     await flush(session)
-    return material_changes(before, await terms_of(session, pledge))
+    after = Terms(
+        amount_minor=pledge.amount_minor,
+        currency=pledge.currency,
+        start_date=pledge.start_date,
+        end_date=pledge.end_date,
+        countries=frozenset(draft.target_countries),
+        groups=frozenset(draft.target_groups),
+        targets=frozenset((c.target_id, *target_terms(c.draft)) for c in targets),
+    )  # what was just written, as stated: a new target has no id, so it differs from all
+    return material_changes(before, after)
 
 
 async def _write_content(
@@ -239,9 +248,8 @@ def _fill_target(target: Target, draft: TargetDraft) -> None:
     target.deadline = draft.deadline
 
 
-async def terms_of(session: AsyncSession, pledge: Pledge) -> Terms:
+async def _stored_terms(session: AsyncSession, pledge: Pledge) -> Terms:
     """The terms co-endorsers stand behind, as stored now."""
-    await flush(session)
     countries = await session.scalars(
         select(PledgeTargetCountry.country).where(PledgeTargetCountry.pledge_id == pledge.id)
     )
