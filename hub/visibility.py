@@ -8,8 +8,9 @@ takes its conditions from here, so nothing reaches a caller by a side path.
   reports that were not rejected; and targets and money flows of the pledges they see.
 - A member (through a partner's or a connector's token) sees that too, and besides: the
   pledges it leads and those it is invited to or endorses, drafts included; every endorsement
-  of the pledges it leads and each of its own on pledges it sees, whatever their status; and
-  the reports on the pledges it leads and those it made itself, rejected ones included.
+  of the pledges it leads and each of its own, whatever their status (its own on a draft it no
+  longer takes part in shows no pledge); and the reports on the pledges it leads and those it
+  made itself, rejected ones included.
 - The secretariat and auditors see everything.
 
 Seeing is not counting: an organisation *endorses* a pledge only when it accepted
@@ -88,18 +89,17 @@ def endorses(viewer: Viewer) -> ColumnElement[bool]:
 
 
 def endorsement_visible(viewer: Viewer) -> ColumnElement[bool]:
-    """Endorsements the viewer may see listed: those that count, and a member's own (on the
-    pledges it sees) and every one of the pledges it leads, whatever their status."""
+    """Endorsements the viewer may see listed: those that count, a member's own whatever
+    the pledge (an invitation to a draft that was revoked, or that it declined, stays its
+    own record, though the draft is hidden again), and every one of the pledges it leads,
+    whatever their status."""
     if viewer.sees_all:
         return true()
     if viewer.member_id is None:
         return endorses(viewer)
     return or_(
         endorses(viewer),
-        and_(
-            Endorsement.organisation_id == viewer.member_id,
-            Endorsement.pledge_id.in_(visible_pledge_ids(viewer)),
-        ),
+        Endorsement.organisation_id == viewer.member_id,
         Endorsement.pledge_id.in_(_led_by(viewer.member_id)),
     )
 
