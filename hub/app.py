@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
 import hmac
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,10 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import HTMLResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from hub import graphiql
@@ -28,23 +30,38 @@ from hub.auth.trust import FETCH_SECONDS, build_validator
 from hub.auth.validation import TokenValidator
 from hub.budget import budget_for
 from hub.caching import GraphQLGetCaching
-from hub.callers import Network, parse_networks, request_address
-from hub.db import create_engine, create_session_factory
+from hub.callers import Network, caller_key, parse_networks, request_address
+from hub.db import create_engine, create_session_factory, is_sqlite
 from hub.errors import Unauthenticated
 from hub.health import healthz, readyz
 from hub.keys.vault import Vault
 from hub.limits import RequestGuard
+from hub.live.announcements import delivering_to
+from hub.live.broker import Broker
+from hub.live.follow import Live
+from hub.live.listener import Listener
 from hub.middleware import RequestLogMiddleware
 from hub.migrate import head_revision
 from hub.settings import Settings
+from hub.sockets import HubTransportWS, TokenWatch
 from hub.sqlstats import instrument
 from schema import SchemaOptions, build_schema
 from schema.context import Context
 from schema.errors import to_graphql_error
 
+CONNECTION_INIT_WAIT = timedelta(seconds=15)
+"""How long a new WebSocket may take to send connection_init before it is closed (4408)."""
+
+LISTEN_WAIT = 5.0
+"""Seconds serving waits at start for the LISTEN connection; without it, it serves anyway
+and subscribers catch up once the connection is made."""
+
 
 class HubGraphQL(GraphQL[Context, None]):
-    """Strawberry's ASGI app with the hub's per-request context and its own GraphiQL page."""
+    """Strawberry's ASGI app with the hub's per-request context, its own GraphiQL page, and
+    subscriptions over graphql-transport-ws (see hub.sockets)."""
+
+    graphql_transport_ws_handler_class = HubTransportWS
 
     def __init__(
         self,
@@ -56,13 +73,26 @@ class HubGraphQL(GraphQL[Context, None]):
         proxies: list[Network],
         gateway_secret: str | None,
         suggestions: bool,
+        live: Live,
+        token_watch: TokenWatch,
+        subscriptions_per_connection: int,
+        allowed_origins: list[str],
     ) -> None:
-        super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if graphiql else None,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=CONNECTION_INIT_WAIT,
+            max_subscriptions_per_connection=subscriptions_per_connection,
+            allowed_origins=allowed_origins,
+        )
         self.graphiql_assets = graphiql_assets
         self.validator = validator
         self.proxies = proxies
         self.gateway_secret = gateway_secret
         self.suggestions = suggestions
+        self.live = live
+        self.token_watch = token_watch
 
     async def render_graphql_ide(self, request: Any) -> HTMLResponse:
         return graphiql.page_response(self.graphiql_assets)
@@ -72,6 +102,14 @@ class HubGraphQL(GraphQL[Context, None]):
         operation (see schema.auth) and gets RFC 6750's challenge header."""
         app = request.scope["app"]
         caller = request_address(request, self.proxies)
+        if request.scope["type"] == "websocket":  # the token comes in connection_init
+            return Context(
+                session_factory=self.live.session_factory,  # it reads only (TransportRules)
+                caller=caller,
+                request=request,
+                response=response,
+                live=self.live,
+            )
         presented = request.headers.get("x-gateway-secret", "")
         gateway = self.gateway_secret is not None and hmac.compare_digest(
             presented.encode(), self.gateway_secret.encode()
@@ -83,15 +121,11 @@ class HubGraphQL(GraphQL[Context, None]):
             refused = refusal
             if response is not None:
                 response.headers["WWW-Authenticate"] = bearer_challenge(refusal)
-        if not principal.anonymous:
-            # a budget per client; the digest keeps long issuer URLs within the key's size
-            who = f"{principal.issuer} {principal.client_id}".encode()
-            caller = f"client:{hashlib.sha256(who).hexdigest()[:32]}"
         return Context(
             session_factory=app.state.session_factory,
             principal=principal,
             refused=refused,
-            caller=caller,
+            caller=caller_key(principal, caller),
             gateway=gateway,
             request=request,
             idempotency_key=request.headers.get("idempotency-key"),
@@ -140,19 +174,30 @@ def create_app(settings: Settings) -> Starlette:
     engine = create_engine(settings.database_url, pool_pre_ping=True)
     if settings.debug:
         instrument(engine)
-    session_factory = create_session_factory(engine)
+    broker = Broker(per_owner=settings.subscriptions_per_client)
+    session_factory = create_session_factory(engine, info=delivering_to(broker))
+    reading = create_session_factory(engine, read_only=True)
     jwks_http = httpx.AsyncClient(timeout=FETCH_SECONDS, follow_redirects=False)
-    validator = build_validator(settings, create_session_factory(engine, read_only=True), jwks_http)
+    validator = build_validator(settings, reading, jwks_http)
     proxies = parse_networks(settings.trusted_proxies)
+    listener = None if is_sqlite(settings.database_url) else Listener(settings.database_url, broker)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.engine = engine
         app.state.session_factory = session_factory
         app.state.migration_head = head_revision()
+        app.state.broker, app.state.listener = broker, listener
+        listening = asyncio.create_task(listener.run()) if listener is not None else None
         try:
+            if listener is not None:
+                await listener.started(LISTEN_WAIT)
             yield
         finally:
+            if listening is not None:
+                listening.cancel()
+                with suppress(asyncio.CancelledError):
+                    await listening
             await jwks_http.aclose()
             await engine.dispose()
 
@@ -179,6 +224,12 @@ def create_app(settings: Settings) -> Starlette:
         proxies=proxies,
         gateway_secret=settings.gateway_secret,
         suggestions=settings.field_suggestions,
+        live=Live(broker, reading),
+        token_watch=TokenWatch(
+            validator, settings.subscription_recheck_seconds, settings.token_leeway_seconds
+        ),
+        subscriptions_per_connection=settings.subscriptions_per_connection,
+        allowed_origins=settings.cors_origins,
     )
 
     oauth = OAuthEndpoints(
@@ -202,6 +253,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Route(
                 "/graphiql/{name}",
                 graphiql.asset_endpoint(settings.graphiql_assets_dir),

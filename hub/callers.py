@@ -1,10 +1,14 @@
-"""Who is calling, for budgets: the client's IP address, trusting proxies only if listed."""
+"""Who is calling, for budgets and bounds: the client, or else its IP address (trusting proxies
+only if listed)."""
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from collections.abc import Sequence
 from typing import Any
+
+from hub.auth.principal import Principal
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -57,3 +61,12 @@ def request_address(request: Any, proxies: Sequence[Network]) -> str:
     """The address of a Starlette request's caller, as ``client_address`` decides it."""
     peer = request.client.host if request.client else None
     return client_address(peer, request.headers.get("x-forwarded-for"), proxies)
+
+
+def caller_key(principal: Principal, address: str) -> str:
+    """What budgets and subscription bounds count by: the client, or else the address (a
+    digest keeps long issuer URLs within the key's size)."""
+    if principal.anonymous:
+        return address
+    who = f"{principal.issuer} {principal.client_id}".encode()
+    return f"client:{hashlib.sha256(who).hexdigest()[:32]}"

@@ -71,13 +71,14 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 
 def create_session_factory(
-    engine: AsyncEngine, *, read_only: bool = False
+    engine: AsyncEngine, *, read_only: bool = False, info: dict[str, Any] | None = None
 ) -> async_sessionmaker[AsyncSession]:
     """The one way sessions are made; objects stay readable after commit.
 
     ``read_only`` sessions, which must never write, begin DEFERRED on SQLite: in WAL mode they
     read beside the one writer instead of queueing behind it (checking a token, say, while a
-    long mutation holds the write lock).
+    long mutation holds the write lock). ``info`` is every session's ``Session.info`` (a
+    serving process's announcements are delivered through it: see hub.live).
     """
     bind = engine.execution_options(hub_read_only=True) if read_only else engine
-    return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
+    return async_sessionmaker(bind, expire_on_commit=False, autoflush=False, info=info)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from typing import Any
 
 import structlog
 from starlette.responses import JSONResponse
@@ -37,15 +38,22 @@ class RequestLogMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
         responded = False
+        closed: dict[str, Any] = {}
         started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
             nonlocal status, responded
-            if message["type"] == "http.response.start":
+            kind = message["type"]
+            if kind in ("http.response.start", "websocket.http.response.start"):
                 status, responded = message["status"], True
                 headers = list(message.get("headers", []))
                 headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
                 message = {**message, "headers": headers}
+            elif kind == "websocket.accept":
+                status, responded = 101, True
+            elif kind == "websocket.close":
+                closed["close_code"] = message.get("code", 1000)
+                status = status if responded else 403  # closed before accepting: refused
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
@@ -67,4 +75,5 @@ class RequestLogMiddleware:
                     status=status,
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),
                     client=(scope.get("client") or ("", 0))[0],
+                    **closed,
                 )

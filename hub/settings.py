@@ -66,6 +66,21 @@ class Settings(BaseSettings):
         ge=1,
         description="What one OAuth client may spend an hour (a mutation costs 50 and more).",
     )
+    subscriptions_per_connection: int = Field(
+        default=10, ge=1, le=1_000, description="Most operations one WebSocket runs at once."
+    )
+    subscriptions_per_client: int = Field(
+        default=50,
+        ge=1,
+        le=100_000,
+        description="Most subscriptions one client (or anonymous address) holds in a process.",
+    )
+    subscription_recheck_seconds: int = Field(
+        default=30,
+        ge=1,
+        le=3_600,
+        description="How often a subscriber's token is checked again (revoked: socket closed).",
+    )
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Proxies (addresses or CIDR blocks) whose X-Forwarded-For is believed.",

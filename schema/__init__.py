@@ -12,7 +12,6 @@ from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
     ValidationCache,
 )
@@ -30,8 +29,11 @@ from schema.errors import error_policy
 from schema.limits import (
     GatewayOnlySdl,
     LimitSettings,
+    ParseOnce,
     RateLimitQueries,
+    RefusedSubscriptionsEnd,
     RefuseUnstorableText,
+    TransportRules,
     cost_limiter,
     root_field_rule,
 )
@@ -41,6 +43,7 @@ from schema.organisations import Organisation, OrganisationQueries
 from schema.persisted import QueryStore, persisted_queries
 from schema.pledges import Pledge, PledgeQueries
 from schema.stats import StatsQueries
+from schema.subscriptions import Subscription
 from schema.viewer import ViewerQueries
 from schema.writes import MutationTransaction
 
@@ -128,12 +131,18 @@ def build_schema(options: SchemaOptions | None = None) -> HubSchema:
         lambda: QueryDepthLimiter(max_depth=options.max_depth),
         lambda: MaxAliasesLimiter(max_alias_count=options.max_aliases),
         lambda: AddValidationRules([root_field_rule(options.max_root_fields)]),
-        lambda: ParserCache(maxsize=256),
+        lambda: ParseOnce(maxsize=256),
         lambda: ValidationCache(maxsize=256),
     ]
     if not options.introspection:
         extensions += [DisableIntrospection, GatewayOnlySdl]
-    extensions += [RefuseUnstorableText, cost_limiter(limits), MutationTransaction]
+    extensions += [
+        TransportRules,
+        RefuseUnstorableText,
+        cost_limiter(limits),
+        MutationTransaction,
+        RefusedSubscriptionsEnd,
+    ]
     if options.tracing:
         extensions.append(ApolloFederationTracingExtension)
     if options.debug:
@@ -142,6 +151,7 @@ def build_schema(options: SchemaOptions | None = None) -> HubSchema:
     return HubSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[Pledge, Organisation, Country],
         extensions=extensions,
         config=config,

@@ -13,6 +13,7 @@ from strawberry.types import Info as StrawberryInfo
 
 from hub.auth.principal import ANONYMOUS, Principal
 from hub.errors import Unauthenticated
+from hub.live.follow import Live
 from hub.visibility import Viewer
 from schema.loaders import Loaders
 
@@ -34,7 +35,9 @@ class Context:
     ``rate_limit`` is what the cost limiter found for this operation. In a mutation
     operation ``writes`` is the request's one write session, which every read then uses too
     (see schema.writes); ``idempotency_key`` is the request's ``Idempotency-Key`` header and
-    ``response`` the HTTP response, to say that a stored response was replayed.
+    ``response`` the HTTP response, to say that a stored response was replayed. ``live`` is
+    what subscriptions follow; on a WebSocket the principal is set once ``connection_init``
+    brought the token (``act_as``).
     """
 
     session_factory: SessionFactory
@@ -49,6 +52,7 @@ class Context:
     idempotency_key: str | None = None
     response: Any = None
     writes: SharedSession | None = None
+    live: Live | None = None
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.session_factory, self.viewer)
@@ -57,6 +61,17 @@ class Context:
         """Read and write through the request's one write session from now on."""
         self.writes = writes
         self.session_factory = writes
+        self.renew_loaders()
+
+    def act_as(self, principal: Principal, caller: str) -> None:
+        """From now on, act for ``principal`` (a WebSocket's, from its connection_init)."""
+        self.principal, self.caller = principal, caller
+        self.renew_loaders()
+
+    def refresh(self) -> None:
+        """Show what is true now, on a WebSocket that outlives a day: each new operation and
+        each event of a subscription gets today's date and fresh loaders."""
+        self.today = date.today()
         self.renew_loaders()
 
     def renew_loaders(self) -> None:

@@ -2,8 +2,8 @@
 
 cost(field) = weight(field) x (product of the list sizes above it), summed over every field;
 a field's list size multiplies everything below it. Weights: 1 for a field returning an object,
-0 for a scalar or enum, more for aggregates (``WEIGHTS``) and ``MUTATION_WEIGHT`` for each
-mutation. List sizes: ``first`` or ``last``
+0 for a scalar or enum, more for aggregates (``WEIGHTS``), ``MUTATION_WEIGHT`` for each
+mutation and ``SUBSCRIPTION_WEIGHT`` for each subscription. List sizes: ``first`` or ``last``
 of a connection (its ``edges`` are that list, not another), the number of ``ids`` of
 ``nodes``, of ``representations`` of ``_entities``, and ``UNBOUNDED_LIST`` for other lists (a
 pledge's endorsements, say).
@@ -42,6 +42,9 @@ WEIGHTS = {
 
 MUTATION_WEIGHT = 50
 """What each mutation costs before what it selects: a write is dearer than a read."""
+
+SUBSCRIPTION_WEIGHT = 100
+"""What each subscription costs when it starts, before what each of its events selects."""
 
 UNBOUNDED_LIST = 10
 """The size counted for a list that takes no size argument."""
@@ -115,6 +118,8 @@ class _Coster:
         weight = WEIGHTS.get((parent.name, node.name.value), default)
         if parent is self.schema.mutation_type:
             weight = MUTATION_WEIGHT
+        elif parent is self.schema.subscription_type:
+            weight = SUBSCRIPTION_WEIGHT
         size = _size(parent.name, node.name.value, definition.type, arguments)
         asked = len(arguments.get("representations") or arguments.get("ids") or [])
         if node.name.value in ("_entities", "nodes") and asked > MAX_LIST:

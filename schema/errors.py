@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import structlog
 from graphql import GraphQLError
@@ -72,13 +73,19 @@ def to_graphql_error(error: GraphQLError, *, suggestions: bool = False) -> Graph
 def error_policy(*, suggestions: bool) -> Callable[[], SchemaExtension]:
     """A factory of the extension applying ``to_graphql_error`` to every error of a result."""
 
+    def apply(result: Any) -> None:
+        if result is not None and getattr(result, "errors", None):
+            result.errors = [
+                to_graphql_error(error, suggestions=suggestions) for error in result.errors
+            ]
+
     class ErrorPolicy(SchemaExtension):
         def on_operation(self) -> Iterator[None]:
             yield
-            result = self.execution_context.result
-            if result is not None and result.errors:
-                result.errors = [
-                    to_graphql_error(error, suggestions=suggestions) for error in result.errors
-                ]
+            apply(self.execution_context.result)
+
+        def on_stream_result(self, result: Any) -> Iterator[None]:
+            apply(result)  # each event of a subscription, before it is sent
+            yield
 
     return ErrorPolicy

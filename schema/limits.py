@@ -7,6 +7,7 @@ names the limit and the value that broke it.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,7 +26,8 @@ from graphql import (
     Visitor,
     visit,
 )
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import ParserCache, SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from hub.budget import CostBudget
 from hub.types import utcnow
@@ -217,6 +219,58 @@ class RefuseUnstorableText(SchemaExtension):
                 "cannot be stored",
                 {"code": "INVALID_TEXT", "field": where.split(".")[1:]},
             )
+        yield
+
+
+class ParseOnce(ParserCache):
+    """Strawberry's cache of parsed documents, but a document that does not parse is left to
+    Strawberry's own parse, which reports it as the caller's error: raised from here, it
+    would escape a WebSocket operation's error handling (a traceback, and a bare complete)."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        with suppress(Exception):  # parsed again just after, and the error then reported
+            context.graphql_document = self.cached_parse_document(
+                context.query, **context.parse_options
+            )
+        yield
+
+
+class TransportRules(SchemaExtension):
+    """Subscriptions need the WebSocket; mutations need HTTP, where a request is one
+    transaction and may carry an ``Idempotency-Key`` (a WebSocket reads only)."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        request = getattr(context.context, "request", None)
+        over_socket = request is not None and request.scope["type"] == "websocket"
+        if request is None or context.result:
+            pass
+        elif context.operation_type is OperationType.SUBSCRIPTION and not over_socket:
+            context.result = _refusal(
+                "subscriptions are served over a WebSocket at /graphql, with the "
+                "graphql-transport-ws protocol",
+                {"code": "WEBSOCKET_REQUIRED"},
+            )
+        elif context.operation_type is OperationType.MUTATION and over_socket:
+            context.result = _refusal(
+                "mutations are sent as HTTP POST requests to /graphql; the WebSocket serves "
+                "subscriptions and queries",
+                {"code": "HTTP_REQUIRED"},
+            )
+        yield
+
+
+class RefusedSubscriptionsEnd(SchemaExtension):
+    """Strawberry honours a refusal given as a result (by the extensions above) for queries
+    and mutations only: a refused subscription is ended here with that refusal (last in the
+    list, so that every refusal is known)."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        result = context.result
+        if context.operation_type is OperationType.SUBSCRIPTION and result and result.errors:
+            raise result.errors[0]
         yield
 
 

@@ -72,6 +72,9 @@ class Endorsement(relay.Node):
     accepted_at: datetime | None = strawberry.field(description="When it was accepted.")
     declined_at: datetime | None = strawberry.field(description="When it was declined.")
     revoked_at: datetime | None = strawberry.field(description="When it was revoked.")
+    updated_at: datetime = strawberry.field(
+        description="When it last changed (a subscriber catching up passes it as since)."
+    )
 
     @classmethod
     def from_view(cls, view: EndorsementView) -> Endorsement:
@@ -87,6 +90,7 @@ class Endorsement(relay.Node):
             accepted_at=endorsement.accepted_at,
             declined_at=endorsement.declined_at,
             revoked_at=endorsement.revoked_at,
+            updated_at=endorsement.updated_at,
         )
 
     @classmethod

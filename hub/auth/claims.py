@@ -137,4 +137,5 @@ def principal_from_claims(claims: Mapping[str, Any], policy: IssuerPolicy) -> Pr
         scopes=scopes,
         issuer=policy.issuer,
         token_id=str(claims["jti"]),
+        expires=_time(claims, "exp"),
     )

@@ -19,6 +19,8 @@ class Principal:
     scopes: frozenset[Scope] = field(default_factory=frozenset)
     issuer: str | None = None
     token_id: str | None = None
+    expires: float | None = None
+    """When the token expires (``exp``, seconds since the epoch): a subscription ends then."""
 
     @property
     def anonymous(self) -> bool:

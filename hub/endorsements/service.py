@@ -13,6 +13,7 @@ from hub.endorsements.models import Endorsement, EndorsementRole, EndorsementSta
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.integrity import flush
 from hub.lifecycle import Action, Entity
+from hub.live.announcements import Topic, announce
 from hub.organisations.service import get_organisation, require_member
 from hub.types import utcnow
 
@@ -88,6 +89,7 @@ async def invite(
         for role in roles
     )
     await flush(session)
+    await announce(session, Topic.ENDORSEMENT_CHANGED, endorsement.id)
     return endorsement
 
 
@@ -136,6 +138,7 @@ async def respond(
     else:
         endorsement.status, endorsement.declined_at = EndorsementStatus.DECLINED, when
     await flush(session)
+    await announce(session, Topic.ENDORSEMENT_CHANGED, endorsement.id)
     return endorsement
 
 
@@ -153,6 +156,7 @@ async def revoke(
         )
     endorsement.status, endorsement.revoked_at = EndorsementStatus.REVOKED, at or utcnow()
     await flush(session)
+    await announce(session, Topic.ENDORSEMENT_CHANGED, endorsement.id)
     return endorsement
 
 
@@ -178,4 +182,5 @@ async def reset_co_endorsements(
         endorsement.status, endorsement.invited_at = EndorsementStatus.INVITED, when
         endorsement.accepted_at = None
     await flush(session)
+    await announce(session, Topic.ENDORSEMENT_CHANGED, *(endorsement.id for endorsement in reset))
     return reset

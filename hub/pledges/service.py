@@ -20,6 +20,7 @@ from hub.endorsements.service import has_lead, lead_endorsement
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.integrity import flush
 from hub.lifecycle import Action, Entity
+from hub.live.announcements import Topic, announce
 from hub.money.amounts import UsdEquivalent, money
 from hub.money.conversion import DEFAULT_MAX_RATE_AGE
 from hub.money.service import stamp_usd, usd_equivalent
@@ -113,6 +114,7 @@ async def create_pledge(
     endorsement.pledge_id = pledge.id
     session.add(endorsement)
     await flush(session)
+    await announce(session, Topic.ENDORSEMENT_CHANGED, endorsement.id)
     return pledge
 
 
@@ -374,6 +376,7 @@ async def publish_pledge(
     pledge.publication_status = PublicationStatus.PUBLISHED
     pledge.published_at = at or utcnow()
     await flush(session)
+    await announce(session, Topic.PLEDGE_PUBLISHED, pledge.id)
     return pledge
 
 

@@ -12,6 +12,7 @@ from hub.columns import Provenance
 from hub.errors import InvalidInput, NotFound
 from hub.integrity import flush
 from hub.lifecycle import Action, Entity
+from hub.live.announcements import Topic, announce
 from hub.money.amounts import money
 from hub.money.conversion import DEFAULT_MAX_RATE_AGE
 from hub.money.service import stamp_usd, usd_equivalent
@@ -74,6 +75,7 @@ async def report_progress(
         stamp_usd(report, await usd_equivalent(session, disbursed, draft.period_end, max_rate_age))
     session.add(report)
     await flush(session)
+    await announce(session, Topic.PROGRESS_REPORTED, report.id)
     return report
 
 

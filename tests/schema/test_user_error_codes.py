@@ -18,6 +18,7 @@ NOT_USER_ERRORS = {
     "SCOPE_NOT_ALLOWED", "CLIENT_REVOKED", "ALREADY_REVOKED",  # clients, at the console
     "NO_ENCRYPTION_KEY", "KEY_NOT_OPENED", "ALREADY_RETIRED",  # keys, at the console
     "INVALID_CURSOR", "PAGE_SIZE_REQUIRED", "PAGE_SIZE_OUT_OF_RANGE", "GROUP_REQUIRED",  # queries
+    "SINCE_TOO_OLD", "SINCE_IN_FUTURE", "SUBSCRIPTION_LIMIT",  # subscriptions
     "CONFLICT", "INVALID",  # defaults of Conflict and HubError, which rules always replace
 }  # fmt: skip
 
