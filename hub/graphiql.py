@@ -1,4 +1,5 @@
-"""GraphiQL that works offline: the hub serves GraphiQL's UMD build and React 18 itself.
+"""GraphiQL that works offline: the hub serves GraphiQL's UMD build, React 18 and the
+graphql-ws client (subscriptions) itself.
 
 ``make run`` installs the assets with npm into ``graphiql/node_modules`` (pinned by the lock
 file beside it). When they are not there, the page loads the same versions from a public CDN.
@@ -17,17 +18,18 @@ ASSETS = {
     "react-dom.js": ("react-dom", "umd/react-dom.production.min.js"),
     "graphiql.js": ("graphiql", "graphiql.min.js"),
     "graphiql.css": ("graphiql", "graphiql.min.css"),
+    "graphql-ws.js": ("graphql-ws", "umd/graphql-ws.min.js"),
 }
 """The files the page needs, by the name the hub serves them under: (package, path)."""
 
-VERSIONS = {"react": "18.3.1", "react-dom": "18.3.1", "graphiql": "3.8.3"}
+VERSIONS = {"react": "18.3.1", "react-dom": "18.3.1", "graphiql": "3.8.3", "graphql-ws": "6.4.2"}
 """The same versions as graphiql/package.json, for the CDN fallback."""
 
 CDN = "https://unpkg.com"
 DEFAULT_ASSETS_DIR = Path(__file__).resolve().parent.parent / "graphiql" / "node_modules"
 """Beside the source tree, where ``make run`` installs them; absent from an installed wheel."""
 
-PAGE = """<!doctype html>
+PAGE = r"""<!doctype html>
 <html lang="en">
   <head>
     <meta charset="utf-8">
@@ -39,8 +41,30 @@ PAGE = """<!doctype html>
     <script src="{react_js}"></script>
     <script src="{react_dom_js}"></script>
     <script src="{graphiql_js}"></script>
+    <script src="{graphql_ws_js}"></script>
     <script>
-      const fetcher = GraphiQL.createFetcher({{ url: window.location.pathname }});
+      // subscriptions over the WebSocket; the token is the Authorization header set in the
+      // headers pane, sent in connection_init when the socket opens
+      const wsClient = graphqlWs.createClient({{
+        url: window.location.href.replace(/^http/, "ws").split(/[?#]/)[0],
+        lazy: true,
+        connectionParams: () => {{
+          let headers = {{}};
+          try {{ headers = JSON.parse(localStorage.getItem("graphiql:headers") || "{{}}"); }}
+          catch (error) {{ headers = {{}}; }}
+          const name = Object.keys(headers).find((key) => key.toLowerCase() === "authorization");
+          return name ? {{ authorization: headers[name] }} : {{}};
+        }},
+      }});
+      const overHttp = GraphiQL.createFetcher({{ url: window.location.pathname }});
+      const subscribes = (params) => {{
+        const text = (params.query || "").replace(/#[^\n]*/g, "");
+        return params.operationName
+          ? new RegExp("\\bsubscription\\s+" + params.operationName + "\\b").test(text)
+          : /^\s*subscription\b/.test(text);
+      }};
+      const fetcher = (params, options) =>
+        subscribes(params) ? wsClient.iterate(params) : overHttp(params, options);
       ReactDOM.createRoot(document.getElementById("graphiql")).render(
         React.createElement(GraphiQL, {{ fetcher, defaultEditorToolsVisibility: true }})
       );

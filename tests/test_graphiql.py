@@ -7,9 +7,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.graphiql import ASSETS, CDN
 from hub.settings import Settings
+from tests.fixtures.live import live_hub
 from tests.fixtures.server import running_hub
 
 ROOT = Path(__file__).parent.parent
@@ -88,3 +90,38 @@ async def test_graphiql_runs_a_query_in_headless_chromium(
         finally:
             await browser.close()
     assert external == [], "GraphiQL must not need the internet"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_graphiql_runs_a_subscription_in_headless_chromium(
+    database_url: str, session_factory: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    from playwright.async_api import async_playwright
+
+    async with (
+        live_hub(database_url, session_factory, graphiql_assets_dir=INSTALLED) as hub,
+        async_playwright() as playwright,
+    ):
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )  # fmt: skip
+        try:
+            page = await browser.new_page()
+            await page.goto(f"{hub.base}/graphql")
+            editor = page.locator(".graphiql-query-editor .CodeMirror").first
+            await editor.wait_for(timeout=20_000)
+            await page.evaluate(
+                """() => document.querySelector('.graphiql-query-editor .CodeMirror')
+                    .CodeMirror.setValue('subscription { pledgePublished { title } }')"""
+            )
+            await page.locator(".graphiql-execute-button").click()
+            await hub.subscribed(1)
+            await hub.partners.published(title="Seen in GraphiQL")
+            result = page.locator(".result-window")
+            await result.get_by_text('"title": "Seen in GraphiQL"').wait_for(timeout=20_000)
+            await page.screenshot(path=str(tmp_path / "graphiql-subscription.png"))
+        finally:
+            await browser.close()
