@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -13,6 +14,9 @@ from hub.graphiql import ASSETS, CDN
 from hub.settings import Settings
 from tests.fixtures.live import live_hub
 from tests.fixtures.server import running_hub
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, Playwright
 
 ROOT = Path(__file__).parent.parent
 INSTALLED = ROOT / "graphiql" / "node_modules"
@@ -53,6 +57,15 @@ async def test_without_installed_assets_the_page_uses_the_cdn(
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
+async def launch(playwright: Playwright) -> Browser:
+    """Debian's Chromium, headless, quiet: it fetches nothing of its own."""
+    return await playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync", "--no-first-run"],
+    )  # fmt: skip
+
+
 @pytest.mark.browser
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 async def test_graphiql_runs_a_query_in_headless_chromium(
@@ -62,11 +75,7 @@ async def test_graphiql_runs_a_query_in_headless_chromium(
 
     settings = Settings(database_url=database_url, graphiql_assets_dir=INSTALLED)
     async with running_hub(settings) as base, async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
+        browser = await launch(playwright)
         try:
             page = await browser.new_page()
             external: list[str] = []
@@ -103,11 +112,7 @@ async def test_graphiql_runs_a_subscription_in_headless_chromium(
         live_hub(database_url, session_factory, graphiql_assets_dir=INSTALLED) as hub,
         async_playwright() as playwright,
     ):
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
+        browser = await launch(playwright)
         try:
             page = await browser.new_page()
             await page.goto(f"{hub.base}/graphql")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -18,7 +17,14 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
-from tests.fixtures.live import LiveHub, live_hub, received, subscription, until
+from tests.fixtures.live import (
+    LiveHub,
+    end_listening_connection,
+    live_hub,
+    received,
+    subscription,
+    until,
+)
 from tests.fixtures.partners import REJECT, REPORT, REVOKE, gid, move
 
 PROTOCOL = "graphql-transport-ws"
@@ -33,14 +39,6 @@ subscription($pledgeId: ID, $since: DateTime) {
     id status pledge { id title publicationStatus } organisation { name }
   }
 }"""
-
-
-@pytest.fixture
-async def hub(
-    database_url: str, session_factory: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[LiveHub]:
-    async with live_hub(database_url, session_factory) as running:
-        yield running
 
 
 @pytest.fixture(autouse=True)
@@ -702,10 +700,8 @@ async def test_an_expired_token_is_closed_even_while_the_database_is_away(
 async def test_what_is_published_while_listen_is_down_still_arrives(
     postgres_database_url: str,
 ) -> None:
-    import asyncpg
-
     from hub.db import create_engine, create_session_factory
-    from hub.live.listener import APPLICATION_NAME, Listener
+    from hub.live.listener import Listener
 
     engine = create_engine(postgres_database_url)
     factory = create_session_factory(engine)
@@ -717,16 +713,7 @@ async def test_what_is_published_while_listen_is_down_still_arrives(
             await running.subscribed(1)
             listener: Listener = running.app.state.listener
             for round_ in range(2):
-                admin = await asyncpg.connect(listener.dsn)
-                try:
-                    ended = await admin.fetchval(
-                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                        "WHERE application_name = $1 AND datname = current_database()",
-                        APPLICATION_NAME,
-                    )
-                finally:
-                    await admin.close()
-                assert ended == 1
+                await end_listening_connection(listener)
                 pledge = await running.partners.published(title=f"During the gap {round_}")
                 event = await feed.next(seconds=10)
                 assert event["pledgePublished"]["id"] == pledge["id"]

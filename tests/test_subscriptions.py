@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -44,14 +43,6 @@ ENDORSEMENTS = """
 subscription Endorsements($pledgeId: ID) {
   endorsementChanged(pledgeId: $pledgeId) { id status roles organisation { name } }
 }"""
-
-
-@pytest.fixture
-async def hub(
-    database_url: str, session_factory: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[LiveHub]:
-    async with live_hub(database_url, session_factory) as running:
-        yield running
 
 
 def report_input(pledge: dict[str, Any], narrative: str) -> dict[str, Any]:

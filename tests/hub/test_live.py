@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from contextlib import suppress
 from datetime import timedelta
 
-import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -20,11 +19,11 @@ from hub.live.announcements import Announcement, Topic, announce, delivering_to
 from hub.live.broker import Broker, Inbox
 from hub.live.feeds import Change, Interest
 from hub.live.follow import MARGIN, Live, Seen, follow
-from hub.live.listener import APPLICATION_NAME, Listener
+from hub.live.listener import Listener
 from hub.types import utcnow
 from hub.visibility import PUBLIC
 from tests.fixtures.factories import add_member, add_pledge, add_published_pledge
-from tests.fixtures.live import until
+from tests.fixtures.live import end_listening_connection, until
 
 
 async def test_an_inbox_that_overflows_drops_what_waits_and_says_so() -> None:
@@ -202,7 +201,7 @@ async def test_a_lost_listen_connection_is_made_again(postgres_database_url: str
     try:
         assert await listener.started(10)
         with broker.subscribe(Topic.PLEDGE_PUBLISHED, "test") as inbox:
-            await _end_listening_connection(listener)
+            await end_listening_connection(listener)
             await until(lambda: listener.connections == 2)
             assert await asyncio.wait_for(inbox.take(), 5) == ([], True)  # catch up, it says
             async with serving_factory() as session:
@@ -214,20 +213,6 @@ async def test_a_lost_listen_connection_is_made_again(postgres_database_url: str
         with suppress(asyncio.CancelledError):
             await listening
         await engine.dispose()
-
-
-async def _end_listening_connection(listener: Listener) -> None:
-    """What an administrator (or a server restart) does to the listening connection."""
-    admin = await asyncpg.connect(listener.dsn)
-    try:
-        ended = await admin.fetchval(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE application_name = $1 AND datname = current_database()",
-            APPLICATION_NAME,
-        )
-    finally:
-        await admin.close()
-    assert ended == 1
 
 
 def test_announcements_carry_ids_only() -> None:
