@@ -29,7 +29,7 @@ CDN = "https://unpkg.com"
 DEFAULT_ASSETS_DIR = Path(__file__).resolve().parent.parent / "graphiql" / "node_modules"
 """Beside the source tree, where ``make run`` installs them; absent from an installed wheel."""
 
-PAGE = r"""<!doctype html>
+PAGE = """<!doctype html>
 <html lang="en">
   <head>
     <meta charset="utf-8">
@@ -42,36 +42,13 @@ PAGE = r"""<!doctype html>
     <script src="{react_dom_js}"></script>
     <script src="{graphiql_js}"></script>
     <script src="{graphql_ws_js}"></script>
-    <script>
-      // subscriptions over the WebSocket; the token is the Authorization header set in the
-      // headers pane, sent in connection_init when the socket opens
-      const wsClient = graphqlWs.createClient({{
-        url: window.location.href.replace(/^http/, "ws").split(/[?#]/)[0],
-        lazy: true,
-        connectionParams: () => {{
-          let headers = {{}};
-          try {{ headers = JSON.parse(localStorage.getItem("graphiql:headers") || "{{}}"); }}
-          catch (error) {{ headers = {{}}; }}
-          const name = Object.keys(headers).find((key) => key.toLowerCase() === "authorization");
-          return name ? {{ authorization: headers[name] }} : {{}};
-        }},
-      }});
-      const overHttp = GraphiQL.createFetcher({{ url: window.location.pathname }});
-      const subscribes = (params) => {{
-        const text = (params.query || "").replace(/#[^\n]*/g, "");
-        return params.operationName
-          ? new RegExp("\\bsubscription\\s+" + params.operationName + "\\b").test(text)
-          : /^\s*subscription\b/.test(text);
-      }};
-      const fetcher = (params, options) =>
-        subscribes(params) ? wsClient.iterate(params) : overHttp(params, options);
-      ReactDOM.createRoot(document.getElementById("graphiql")).render(
-        React.createElement(GraphiQL, {{ fetcher, defaultEditorToolsVisibility: true }})
-      );
-    </script>
+    <script>{script}</script>
   </body>
 </html>
 """
+
+SCRIPT = Path(__file__).with_name("graphiql.js").read_text()
+"""The page's own script: GraphiQL with a fetcher that sends subscriptions over the socket."""
 
 
 def asset_path(assets_dir: Path, name: str) -> Path | None:
@@ -90,7 +67,7 @@ def page(assets_dir: Path) -> str:
     for name, (package, path) in ASSETS.items():
         key = name.replace("-", "_").replace(".", "_")
         urls[key] = f"/graphiql/{name}" if local else f"{CDN}/{package}@{VERSIONS[package]}/{path}"
-    return PAGE.format(**urls)
+    return PAGE.format(**urls, script=SCRIPT)
 
 
 def asset_endpoint(assets_dir: Path) -> Callable[[Request], Awaitable[Response]]:

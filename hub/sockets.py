@@ -94,7 +94,11 @@ class HubTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         if not isinstance(message, dict):
             await self.handle_invalid_message("a message must be a JSON object")
             return
-        if message.get("type") == "subscribe":
+        kind = message.get("type")
+        if kind == "complete" and not isinstance(message.get("id"), str):
+            await self.handle_invalid_message("a complete message needs a string id")
+            return
+        if kind == "subscribe":
             problem = subscribe_problem(message)
             if problem is not None:
                 await self.handle_invalid_message(problem)

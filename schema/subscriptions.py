@@ -47,11 +47,11 @@ async def _events(
     context = info.context
     if context.live is None:
         raise RuntimeError("a subscription ran outside a serving hub")
-    async for subject_id in follow(context.live, interest, context.caller, since):
+    async for batch in follow(context.live, interest, context.caller, since):
         context.refresh()
-        [found] = await node.load_nodes(info, [str(subject_id)])
-        if found is not None:
-            yield found
+        for found in await node.load_nodes(info, [str(subject_id) for subject_id in batch]):
+            if found is not None:
+                yield found
 
 
 def _pledge_key(pledge_id: relay.GlobalID | None) -> int | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -29,9 +30,17 @@ P2C_HUB = [str(Path(sys.executable).with_name("p2c-hub"))]
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A port nothing listens on, for a server started later. Chosen at random below the
+    kernel's ephemeral range: a port the kernel hands out for port 0 is soon handed out
+    again, and two test processes given the same one would each test the other's server."""
+    while True:
+        port = random.randrange(20_000, 32_000)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
 
 
 def hub_env(**settings: str) -> dict[str, str]:

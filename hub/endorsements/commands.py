@@ -14,7 +14,7 @@ from hub.endorsements.service import endorsement_of, invite, respond, revoke
 from hub.errors import Conflict, NotFound
 from hub.lifecycle import PLEDGE_OPEN_FOR, Action, Entity
 from hub.organisations.service import get_organisation
-from hub.pledges.commands import pledge_for
+from hub.pledges.commands import locked_pledge, pledge_for
 from hub.pledges.models import Pledge
 from hub.visibility import endorsement_visible
 
@@ -61,7 +61,10 @@ async def _endorsement_for(
     )
     if pledge_id is None:
         raise NotFound("no endorsement with this id is visible to this client", field=("id",))
-    pledge = await pledge_for(session, principal, pledge_id)
+    # the caller may see the endorsement, not always its pledge (a draft it declined): the
+    # pledge is read for the rules only, which refuse such an endorsement by its status
+    pledge = await locked_pledge(session, pledge_id)
+    assert pledge is not None  # an endorsement's pledge is never deleted
     endorsement = await session.scalar(
         select(Endorsement)
         .where(Endorsement.id == endorsement_id)

@@ -88,8 +88,10 @@ def checked_since(since: datetime, now: datetime) -> datetime:
 
 async def follow(
     live: Live, interest: Interest, owner: str, since: datetime | None = None
-) -> AsyncGenerator[int, None]:
-    """The ids of the changes ``interest`` follows, from ``since`` (inclusive) or from now."""
+) -> AsyncGenerator[list[int], None]:
+    """The ids of the changes ``interest`` follows, from ``since`` (inclusive) or from now, in
+    order, a batch at a time (what arrived together, or a page of a catch-up), so that the
+    subscriber loads each batch at once."""
     now = utcnow()
     if since is not None:
         since = min(checked_since(since, now), now)
@@ -98,25 +100,25 @@ async def follow(
         catch_up_from = Change(since, 0) if since is not None else None
         while True:
             if catch_up_from is not None:
-                async for change in _changes_after(live, interest, catch_up_from):
-                    if seen.first_time(change):
-                        yield change.subject_id
+                async for page in _changes_after(live, interest, catch_up_from):
+                    if fresh := [c.subject_id for c in page if seen.first_time(c)]:
+                        yield fresh
             subject_ids, missed = await inbox.take()
             catch_up_from = seen.resume_point() if missed else None
             if subject_ids and not missed:
                 async with live.session_factory() as session:
                     changes = await visible_changes(session, interest, subject_ids)
-                for change in changes:
-                    if seen.first_time(change):
-                        yield change.subject_id
+                if fresh := [c.subject_id for c in changes if seen.first_time(c)]:
+                    yield fresh
 
 
-async def _changes_after(live: Live, interest: Interest, after: Change) -> AsyncIterator[Change]:
+async def _changes_after(
+    live: Live, interest: Interest, after: Change
+) -> AsyncIterator[list[Change]]:
     while True:
         async with live.session_factory() as session:
-            batch = await changes_since(session, interest, after, BATCH)
-        for change in batch:
-            yield change
-        if len(batch) < BATCH:
+            page = await changes_since(session, interest, after, BATCH)
+        yield page
+        if len(page) < BATCH:
             return
-        after = batch[-1]
+        after = page[-1]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import Principal
@@ -34,17 +34,24 @@ from hub.pledges.service import (
 from hub.visibility import pledge_visible
 
 
+async def locked_pledge(
+    session: AsyncSession, pledge_id: int, *conditions: ColumnElement[bool]
+) -> Pledge | None:
+    """The pledge meeting ``conditions``, locked for this transaction and read afresh."""
+    return await session.scalar(
+        select(Pledge)
+        .where(Pledge.id == pledge_id, *conditions)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
 async def pledge_for(
     session: AsyncSession, principal: Principal, pledge_id: int, *, field: str = "id"
 ) -> Pledge:
     """The pledge, locked for this transaction, if the principal may see it; else ``NotFound``
     with the same words whether it is hidden or absent."""
-    pledge = await session.scalar(
-        select(Pledge)
-        .where(Pledge.id == pledge_id, pledge_visible(principal.viewer))
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    pledge = await locked_pledge(session, pledge_id, pledge_visible(principal.viewer))
     if pledge is None:
         raise NotFound("no pledge with this id is visible to this client", field=(field,))
     return pledge

@@ -532,9 +532,9 @@ def sees(entity: Entity, action: Action, who: Principal, scene: Scene, source: s
     member = who.member_id
     if entity is Entity.PLEDGE or creates(entity, action) or action is Action.RESET:
         return sees_pledge(who, scene)
-    if entity is Entity.ENDORSEMENT:
-        counts = source == EndorsementStatus.ACCEPTED or member == scene.subject
-        return (sees_pledge(who, scene) and counts) or member == scene.members.lead
+    if entity is Entity.ENDORSEMENT:  # one that counts, or the member's own whatever the pledge
+        counts = source == EndorsementStatus.ACCEPTED
+        return (sees_pledge(who, scene) and counts) or member in (scene.subject, scene.members.lead)
     counts = source != ReportStatus.REJECTED
     return (
         (sees_pledge(who, scene) and counts)
