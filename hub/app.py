@@ -24,6 +24,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from hub import graphiql
+from hub.audit import sequencer
 from hub.auth.endpoints import OAuthEndpoints
 from hub.auth.principal import ANONYMOUS
 from hub.auth.trust import FETCH_SECONDS, build_validator
@@ -188,16 +189,18 @@ def create_app(settings: Settings) -> Starlette:
         app.state.session_factory = session_factory
         app.state.migration_head = head_revision()
         app.state.broker, app.state.listener = broker, listener
-        listening = asyncio.create_task(listener.run()) if listener is not None else None
+        background = [asyncio.create_task(sequencer.run(session_factory))]
+        if listener is not None:
+            background.append(asyncio.create_task(listener.run()))
         try:
             if listener is not None:
                 await listener.started(LISTEN_WAIT)
             yield
         finally:
-            if listening is not None:
-                listening.cancel()
+            for task in background:
+                task.cancel()
                 with suppress(asyncio.CancelledError):
-                    await listening
+                    await task
             await jwks_http.aclose()
             await engine.dispose()
 

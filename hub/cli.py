@@ -7,6 +7,7 @@ transaction, so a command that fails leaves nothing half-written.
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -17,10 +18,14 @@ from typing import Any, TypeVar
 import click
 import uvicorn
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.audit import sequencer
+from hub.audit.ledger import Trail, changes_between, record, record_change, snapshot, trail
+from hub.audit.verify import Verdict, verify
 from hub.auth.clients import (
     Credentials,
     create_client,
@@ -33,7 +38,7 @@ from hub.auth.models import OAuthClient
 from hub.auth.principal import CONSOLE
 from hub.auth.scopes import ClientKind, split_scopes
 from hub.countries.reference import read_reference
-from hub.countries.service import country_count, load_reference
+from hub.countries.service import ReferenceLoad, country_count, load_reference
 from hub.db import create_engine, create_session_factory
 from hub.demo.load import database_is_empty, demo_loaded, load_demo
 from hub.demo.plan import build_plan
@@ -51,7 +56,7 @@ from hub.keys.vault import Vault, generate_encryption_key
 from hub.logs import configure_logging
 from hub.migrate import upgrade
 from hub.money.rates import RateFormat, parse_rates
-from hub.money.service import load_rates
+from hub.money.service import RateLoad, load_rates
 from hub.organisations import commands as organisation_commands
 from hub.organisations.models import Organisation, OrganisationType
 from hub.organisations.service import OrganisationDraft, find_organisation
@@ -89,6 +94,7 @@ def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         engine = create_engine(settings.database_url)
         try:
             async with create_session_factory(engine)() as session:
+                trail(session, Trail(operator=getpass.getuser()))
                 result = await work(session)
                 await session.commit()
                 return result
@@ -210,7 +216,15 @@ def countries_load(countries_file: Path | None, changes_file: Path | None) -> No
             rows = read_reference()
     except HubError as error:
         raise click.ClickException(error.message) from None
-    result = _in_transaction(lambda session: load_reference(session, *rows))
+
+    async def work(session: AsyncSession) -> ReferenceLoad:
+        loaded = await load_reference(session, *rows)
+        source = "bundled" if countries_file is None else countries_file.name
+        counts = {"added": loaded.countries_added, "updated": loaded.countries_updated}
+        _record_import(session, "countries.load", "CountryReference", source, counts)
+        return loaded
+
+    result = _in_transaction(work)
     click.echo(
         f"countries: {result.countries_added} added, {result.countries_updated} updated; "
         f"{result.memberships} group memberships, {result.changes} dated changes"
@@ -243,7 +257,14 @@ def fx_load(file: Path, rate_format: str) -> None:
         raise click.ClickException(f"{file.name} is not UTF-8 text") from None
     for conflict in parsed.conflicts:
         click.echo(f"warning: {conflict}", err=True)
-    result = _in_transaction(lambda session: load_rates(session, parsed))
+
+    async def work(session: AsyncSession) -> RateLoad:
+        loaded = await load_rates(session, parsed)
+        counts = {"added": loaded.added, "updated": loaded.updated}
+        _record_import(session, "rates.load", "ExchangeRateFile", file.name, counts)
+        return loaded
+
+    result = _in_transaction(work)
     for name, reason in sorted(result.refused.items()):
         click.echo(f"skipped {name}: {reason}", err=True)
     for name in result.inverted:
@@ -273,9 +294,20 @@ def demo_data(seed: int, if_empty: bool) -> None:
             raise HubError("load the countries first: p2c-hub countries load")
         with click.progressbar(length=len(plan.pledges), label="demo pledges") as bar:
             result = await load_demo(session, plan, bar.update, max_rate_age=max_rate_age)
+        counts = {"organisations": result.organisations, "pledges": result.pledges}
+        _record_import(session, "demo.load", "DemoCoalition", str(seed), counts)
         return f"demo coalition: {result.organisations} organisations, {result.pledges} pledges"
 
     click.echo(_in_transaction(work))
+
+
+def _record_import(
+    session: AsyncSession, action: str, entity: str, source: str, counts: dict[str, int]
+) -> None:
+    """The console's event of an import, with its counts; none when nothing changed."""
+    if any(counts.values()):
+        changes = {name: {"before": None, "after": count} for name, count in counts.items()}
+        record_change(session, CONSOLE, action, entity, source, changes)
 
 
 @main.group()
@@ -328,8 +360,9 @@ def _show_credentials(credentials: Credentials, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the credentials as JSON.")
 def clients_create(kind: str, member: str | None, scopes: str, name: str, as_json: bool) -> None:
     """Create a client; its secret is printed once."""
-    credentials = _in_transaction(
-        lambda session: create_client(
+
+    async def work(session: AsyncSession) -> Credentials:
+        made = await create_client(
             session,
             name=name,
             kind=ClientKind(kind),
@@ -337,8 +370,10 @@ def clients_create(kind: str, member: str | None, scopes: str, name: str, as_jso
             member=member,
             now=utcnow(),
         )
-    )
-    _show_credentials(credentials, as_json)
+        await record(session, CONSOLE, "client.create", made.client)
+        return made
+
+    _show_credentials(_in_transaction(work), as_json)
 
 
 @clients.command("list")
@@ -365,7 +400,14 @@ def clients_list(include_revoked: bool, as_json: bool) -> None:
 @click.argument("client_id")
 def clients_revoke(client_id: str) -> None:
     """Revoke a client: no more tokens, and the tokens it holds are refused at once."""
-    client = _in_transaction(lambda session: revoke_client(session, client_id, utcnow()))
+
+    async def work(session: AsyncSession) -> OAuthClient:
+        before = await _client_as_it_is(session, client_id)
+        revoked = await revoke_client(session, client_id, utcnow())
+        await record(session, CONSOLE, "client.revoke", revoked, before)
+        return revoked
+
+    client = _in_transaction(work)
     click.echo(f"revoked {client.client_id} ({client.name})")
 
 
@@ -374,8 +416,20 @@ def clients_revoke(client_id: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the credentials as JSON.")
 def clients_rotate_secret(client_id: str, as_json: bool) -> None:
     """Give a client a new secret, printed once; the old secret stops working at once."""
-    credentials = _in_transaction(lambda session: rotate_secret(session, client_id, utcnow()))
-    _show_credentials(credentials, as_json)
+
+    async def work(session: AsyncSession) -> Credentials:
+        before = await _client_as_it_is(session, client_id)
+        rotated = await rotate_secret(session, client_id, utcnow())
+        await record(session, CONSOLE, "client.rotate_secret", rotated.client, before)
+        return rotated
+
+    _show_credentials(_in_transaction(work), as_json)
+
+
+async def _client_as_it_is(session: AsyncSession, client_id: str) -> dict[str, Any] | None:
+    """The client's fields before a change, for the audit ledger (None: the service refuses)."""
+    found = await session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
+    return snapshot(found) if found is not None else None
 
 
 @main.group()
@@ -489,11 +543,33 @@ def keys_generate_encryption_key() -> None:
     click.echo(generate_encryption_key())
 
 
+def _keys_audited(
+    action: str, work: Callable[[AsyncSession], Awaitable[T]]
+) -> Callable[[AsyncSession], Awaitable[T]]:
+    """``work`` on the hub's keys, with an event for each key it made or changed."""
+
+    async def audited(session: AsyncSession) -> T:
+        before = {key.kid: snapshot(key) for key in await session.scalars(select(ServerKey))}
+        result = await work(session)
+        await session.flush()
+        for key in await session.scalars(select(ServerKey)):
+            was = before.get(key.kid)
+            if was is None or changes_between(was, snapshot(key)):
+                await record(session, CONSOLE, action, key, was)
+        return result
+
+    return audited
+
+
 @keys.command("init")
 def keys_init() -> None:
     """Make the first signing key if the hub has none in service; harmless twice."""
     settings = _settings()
-    key = _in_transaction(lambda session: ensure_token_key(session, _vault(settings), utcnow()))
+    key = _in_transaction(
+        _keys_audited(
+            "key.init", lambda session: ensure_token_key(session, _vault(settings), utcnow())
+        )
+    )
     if key is None:
         click.echo("a signing key is in service already: nothing changed")
     else:
@@ -515,12 +591,15 @@ def keys_rotate(at_once: bool) -> None:
     publish_ahead = timedelta(seconds=0 if at_once else settings.jwks_max_age_seconds)
     keep_after = timedelta(seconds=MAX_LIFETIME_SECONDS + settings.token_leeway_seconds)
     key = _in_transaction(
-        lambda session: rotate_token_key(
-            session,
-            _vault(settings),
-            utcnow(),
-            publish_ahead=publish_ahead,
-            keep_after=keep_after,
+        _keys_audited(
+            "key.rotate",
+            lambda session: rotate_token_key(
+                session,
+                _vault(settings),
+                utcnow(),
+                publish_ahead=publish_ahead,
+                keep_after=keep_after,
+            ),
         )
     )
     click.echo(f"signing key {key.kid} published; it signs from {key.signs_from.isoformat()}")
@@ -531,7 +610,9 @@ def keys_rotate(at_once: bool) -> None:
 def keys_retire(kid: str) -> None:
     """Withdraw a signing key from the JWKS at once: tokens it signed are refused from the
     next key-set refresh of each process (HUB_JWKS_MAX_AGE_SECONDS at the most)."""
-    key = _in_transaction(lambda session: retire_token_key(session, kid, utcnow()))
+    key = _in_transaction(
+        _keys_audited("key.retire", lambda session: retire_token_key(session, kid, utcnow()))
+    )
     click.echo(f"signing key {key.kid} retired")
     remaining = _in_transaction(token_keys)
     if signing_key(remaining, utcnow()) is None:
@@ -543,7 +624,9 @@ def keys_reseal() -> None:
     """Seal every private key again with the first of HUB_KEY_ENCRYPTION_KEYS; after it, the
     other encryption keys can be dropped from the list."""
     settings = _settings()
-    count = _in_transaction(lambda session: reseal_keys(session, _vault(settings)))
+    count = _in_transaction(
+        _keys_audited("key.reseal", lambda session: reseal_keys(session, _vault(settings)))
+    )
     click.echo(f"{count} keys sealed with the first key-encryption key")
 
 
@@ -569,3 +652,36 @@ def keys_list() -> None:
         )
     if not found:
         click.echo("no signing keys: run p2c-hub keys init", err=True)
+
+
+@main.group()
+def audit() -> None:
+    """The audit ledger: sequence it, verify it."""
+
+
+@audit.command("sequence")
+def audit_sequence() -> None:
+    """Number the committed events not yet in the log now (serve does it every half second)."""
+    settings = _settings()
+
+    async def run() -> int:
+        engine = create_engine(settings.database_url)
+        try:
+            return await sequencer.sequence_all(create_session_factory(engine))
+        finally:
+            await engine.dispose()
+
+    click.echo(f"{asyncio.run(run())} events appended to the log")
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Recompute the log from the database; exit 0 only when every leaf and event holds."""
+    verdict: Verdict = _in_transaction(verify)
+    if verdict.problem is not None:
+        click.echo(f"the audit log does not hold: {verdict.problem}", err=True)
+        raise SystemExit(1)
+    click.echo(
+        f"the audit log holds: {verdict.leaves} leaves checked, "
+        f"{verdict.waiting} events waiting to be sequenced"
+    )

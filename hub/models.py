@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hub.audit.models import AuditEvent, AuditLeaf
 from hub.auth.models import OAuthClient, RevokedToken
 from hub.budget import CostBudgetWindow
 from hub.countries.models import (
@@ -43,6 +44,8 @@ from hub.pledges.models import (
 from hub.progress.models import EvidenceLink, ProgressReport, ProgressValue, ReportStatus
 
 __all__ = [
+    "AuditEvent",
+    "AuditLeaf",
     "Base",
     "BeneficiaryGroup",
     "ChangeKind",

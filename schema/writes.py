@@ -25,6 +25,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from hub.audit.ledger import Trail, trail
 from hub.auth.principal import Principal
 from hub.authorization import require_scope
 from hub.errors import Conflict, Forbidden, HubError, Unauthenticated
@@ -156,6 +157,9 @@ class MutationTransaction(SchemaExtension):
         async with context.session_factory() as session:
             context.use_writes(SharedSession(session))
             key = context.idempotency_key if not context.principal.anonymous else None
+            request = context.request
+            request_id = request.scope.get("state", {}).get("request_id") if request else None
+            trail(session, Trail(request_id=request_id, idempotency_key=key))
             try:
                 if key is not None:
                     digest = request_digest(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
@@ -178,9 +179,40 @@ def test_migrations_run_as_the_owner_and_the_hub_serves_as_a_lesser_role(
     migrated = migrate(env)
     assert migrated.returncode == 0, migrated.stderr
 
+    # the README's grants for the audit ledger: insert and read, nothing more
+    run_sql(
+        owner_url, f'REVOKE UPDATE, DELETE, TRUNCATE ON audit_events, audit_leaves FROM "{role}"'
+    )
+
     with serving(env, tmp_path / "serve.log") as base:
         data = httpx.post(f"{base}/graphql", json={"query": "{ members(first: 1) { totalCount } }"})
     assert data.json() == {"data": {"members": {"totalCount": 0}}}
+
+    # the ledger written, sequenced and verified as the serving role, which cannot edit it
+    added = hub(env, "members", "add", "--name", "Served Org", "--type", "MEDIA")
+    assert added.returncode == 0, added.stderr
+    deadline = time.monotonic() + 20  # another test's open transaction holds sequencing back
+    while "1 events appended" not in hub(env, "audit", "sequence").stdout:
+        assert time.monotonic() < deadline, "the event was never sequenced"
+        time.sleep(0.2)
+    verified = hub(env, "audit", "verify")
+    assert verified.returncode == 0, verified.stderr
+    assert "1 leaves checked" in verified.stdout
+    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied"):
+        run_sql(serving_url, "UPDATE audit_events SET action = 'x'")
+
+
+def run_sql(url: str, statement: str) -> None:
+    """Run one statement on the database at ``url``, outside any test's event loop."""
+
+    async def run() -> None:
+        connection = await asyncpg.connect(asyncpg_dsn(url))
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(run())
 
 
 FX = Path(__file__).parent.parent / "data" / "fx"

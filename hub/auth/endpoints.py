@@ -23,9 +23,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from hub.audit.canonical import plain
+from hub.audit.ledger import record_change
 from hub.auth.clients import find_active_client, secret_matches
 from hub.auth.denylist import deny
 from hub.auth.models import OAuthClient
+from hub.auth.principal import Principal
 from hub.auth.scopes import Scope
 from hub.auth.server import AUTH_METHODS, Answer, RequestServer, TokenIssue
 from hub.auth.validation import TokenValidator
@@ -274,6 +277,13 @@ class OAuthEndpoints:
                 client_id=client.client_id,
                 expires_at=expires_at,
                 now=now,
+            )
+            revoker = Principal(
+                kind=client.kind, client_id=client.client_id, member_id=client.member_id
+            )
+            changes = {"revoked_at": {"before": None, "after": plain(now)}}
+            record_change(
+                session, revoker, "token.revoke", "AccessToken", str(claims["jti"]), changes
             )
             await session.commit()
 

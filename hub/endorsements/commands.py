@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.audit.ledger import record, snapshot
 from hub.auth.principal import Principal
 from hub.authorization import actors, authorize, require_scope
 from hub.endorsements.models import Endorsement, Role
@@ -44,9 +45,12 @@ async def invite_endorser(
     source = existing.status if existing is not None else None
     authorize(principal, Entity.ENDORSEMENT, Action.INVITE, source, held)
     _require_open(pledge, Action.INVITE)
-    return await invite(
+    before = snapshot(existing) if existing is not None else None
+    endorsement = await invite(
         session, pledge_id, organisation_id, roles, invited_by_id=pledge.lead_member_id
     )
+    await record(session, principal, "endorsement.invite", endorsement, before)
+    return endorsement
 
 
 async def _endorsement_for(
@@ -87,7 +91,10 @@ async def answer(
     authorize(principal, Entity.ENDORSEMENT, action, endorsement.status, held)
     if accept:
         _require_open(pledge, Action.ACCEPT)
-    return await respond(session, endorsement.id, accept=accept)
+    before = snapshot(endorsement)
+    answered = await respond(session, endorsement.id, accept=accept)
+    await record(session, principal, f"endorsement.{action.value.lower()}", answered, before)
+    return answered
 
 
 async def withdraw_endorsement(
@@ -101,4 +108,7 @@ async def withdraw_endorsement(
     )
     authorize(principal, Entity.ENDORSEMENT, Action.REVOKE, endorsement.status, held)
     _require_open(pledge, Action.REVOKE)
-    return await revoke(session, endorsement.id)
+    before = snapshot(endorsement)
+    revoked = await revoke(session, endorsement.id)
+    await record(session, principal, "endorsement.revoke", revoked, before)
+    return revoked

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.audit.ledger import snapshot
 from hub.authorization import step
 from hub.endorsements.models import Endorsement, EndorsementRole, EndorsementStatus, Role
 from hub.errors import Conflict, InvalidInput, NotFound
@@ -162,9 +164,10 @@ async def revoke(
 
 async def reset_co_endorsements(
     session: AsyncSession, pledge_id: int, *, at: datetime | None = None
-) -> list[Endorsement]:
+) -> list[tuple[Endorsement, dict[str, Any]]]:
     """After a material edit: every ACCEPTED co-endorsement (not the lead's) is INVITED again,
-    so that no organisation stands behind terms it has not seen."""
+    so that no organisation stands behind terms it has not seen. Each comes with its fields
+    as they were, for the audit ledger."""
     lead = select(EndorsementRole.organisation_id).where(
         EndorsementRole.pledge_id == pledge_id, EndorsementRole.role == Role.LEAD
     )
@@ -175,12 +178,12 @@ async def reset_co_endorsements(
             Endorsement.organisation_id.not_in(lead),
         )
     )
-    reset = list(accepted)
+    reset = [(endorsement, snapshot(endorsement)) for endorsement in accepted]
     when = at or utcnow()
-    for endorsement in reset:
+    for endorsement, _ in reset:
         step(Entity.ENDORSEMENT, Action.RESET, endorsement.status)
         endorsement.status, endorsement.invited_at = EndorsementStatus.INVITED, when
         endorsement.accepted_at = None
     await flush(session)
-    await announce(session, Topic.ENDORSEMENT_CHANGED, *(endorsement.id for endorsement in reset))
+    await announce(session, Topic.ENDORSEMENT_CHANGED, *(changed.id for changed, _ in reset))
     return reset

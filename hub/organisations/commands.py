@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.audit.ledger import record, snapshot
 from hub.auth.principal import Principal
 from hub.authorization import actors, authorize, require_scope
 from hub.lifecycle import Action, Entity
@@ -25,7 +26,7 @@ async def add(
     require_scope(principal, Entity.ORGANISATION, Action.CREATE)
     authorize(principal, Entity.ORGANISATION, Action.CREATE, None, actors(principal))
     check_organisation(draft)
-    return await create_organisation(
+    organisation = await create_organisation(
         session,
         name=draft.name,
         organisation_type=draft.organisation_type,
@@ -33,6 +34,8 @@ async def add(
         iati_identifier=draft.iati_identifier,
         website=draft.website,
     )
+    await record(session, principal, "organisation.create", organisation)
+    return organisation
 
 
 async def correct(
@@ -43,7 +46,10 @@ async def correct(
     organisation = await get_organisation(session, organisation_id, field="id", lock=True)
     held = actors(principal)
     authorize(principal, Entity.ORGANISATION, Action.EDIT, organisation.membership_status, held)
-    return await update_organisation(session, organisation, draft)
+    before = snapshot(organisation)
+    corrected = await update_organisation(session, organisation, draft)
+    await record(session, principal, "organisation.edit", corrected, before)
+    return corrected
 
 
 async def approve(
@@ -54,4 +60,7 @@ async def approve(
     organisation = await get_organisation(session, organisation_id, field="id", lock=True)
     held = actors(principal)
     authorize(principal, Entity.ORGANISATION, Action.APPROVE, organisation.membership_status, held)
-    return await admit_member(session, organisation.id)
+    before = snapshot(organisation)
+    admitted = await admit_member(session, organisation.id)
+    await record(session, principal, "organisation.approve", admitted, before)
+    return admitted

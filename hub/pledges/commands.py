@@ -7,12 +7,14 @@ SQLite has one writer anyway), so two writers never both pass the version check.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.audit.ledger import record, snapshot
 from hub.auth.principal import Principal
 from hub.authorization import actors, authorize, require_scope
 from hub.endorsements.service import reset_co_endorsements
@@ -69,7 +71,9 @@ async def create(
     require_scope(principal, Entity.PLEDGE, Action.CREATE)
     authorize(principal, Entity.PLEDGE, Action.CREATE, None, actors(principal))
     assert principal.member_id is not None  # MEMBER is held only by a member's client
-    return await create_pledge(session, principal.member_id, draft, targets, at=at)
+    pledge = await create_pledge(session, principal.member_id, draft, targets, at=at)
+    await record(session, principal, "pledge.create", pledge)
+    return pledge
 
 
 async def update(
@@ -96,50 +100,62 @@ async def update(
             code="STALE_VERSION",
             field=("version",),
         )
+    before = snapshot(pledge)
     changed = await update_pledge(session, pledge, draft, targets)
     if pledge.publication_status is PublicationStatus.PUBLISHED:
         await require_ready(session, pledge, smart=True)  # public pledges stay SMART-complete
+    await record(session, principal, "pledge.edit", pledge, before)
     reset = await reset_co_endorsements(session, pledge.id, at=at) if changed else []
+    for endorsement, was in reset:
+        await record(session, principal, "endorsement.reset", endorsement, was)
     return pledge, changed, len(reset)
 
 
 async def _move(
-    session: AsyncSession, principal: Principal, pledge_id: int, action: Action
+    session: AsyncSession,
+    principal: Principal,
+    pledge_id: int,
+    action: Action,
+    step: Callable[[], Awaitable[Pledge]],
 ) -> Pledge:
+    """Authorize ``action`` on the pledge, take the ``step`` and record it."""
     require_scope(principal, Entity.PLEDGE, action)
     pledge = await pledge_for(session, principal, pledge_id)
     held = actors(principal, lead_member_id=pledge.lead_member_id)
     authorize(principal, Entity.PLEDGE, action, pledge.publication_status, held)
-    return pledge
+    before = snapshot(pledge)
+    moved = await step()
+    await record(session, principal, f"pledge.{action.value.lower()}", moved, before)
+    return moved
 
 
 async def submit(session: AsyncSession, principal: Principal, pledge_id: int) -> Pledge:
     """The lead asks the secretariat to publish its SMART-complete draft."""
-    await _move(session, principal, pledge_id, Action.SUBMIT)
-    return await submit_pledge(session, pledge_id, smart=True)
+    step = partial(submit_pledge, session, pledge_id, smart=True)
+    return await _move(session, principal, pledge_id, Action.SUBMIT, step)
 
 
 async def publish(session: AsyncSession, principal: Principal, pledge_id: int) -> Pledge:
     """The secretariat publishes a submitted pledge, SMART-complete still."""
-    await _move(session, principal, pledge_id, Action.PUBLISH)
-    return await publish_pledge(session, pledge_id, smart=True)
+    step = partial(publish_pledge, session, pledge_id, smart=True)
+    return await _move(session, principal, pledge_id, Action.PUBLISH, step)
 
 
 async def send_back(
     session: AsyncSession, principal: Principal, pledge_id: int, note: str
 ) -> Pledge:
     """The secretariat returns a submitted pledge to its lead, saying what to change."""
-    await _move(session, principal, pledge_id, Action.RETURN)
-    return await return_pledge(session, pledge_id, note)
+    step = partial(return_pledge, session, pledge_id, note)
+    return await _move(session, principal, pledge_id, Action.RETURN, step)
 
 
 async def withdraw(session: AsyncSession, principal: Principal, pledge_id: int) -> Pledge:
     """The lead or the secretariat withdraws a pledge."""
-    await _move(session, principal, pledge_id, Action.WITHDRAW)
-    return await withdraw_pledge(session, pledge_id)
+    step = partial(withdraw_pledge, session, pledge_id)
+    return await _move(session, principal, pledge_id, Action.WITHDRAW, step)
 
 
 async def fulfil(session: AsyncSession, principal: Principal, pledge_id: int) -> Pledge:
     """The secretariat records that a published pledge was met."""
-    await _move(session, principal, pledge_id, Action.FULFIL)
-    return await fulfil_pledge(session, pledge_id)
+    step = partial(fulfil_pledge, session, pledge_id)
+    return await _move(session, principal, pledge_id, Action.FULFIL, step)

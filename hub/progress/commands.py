@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.audit.ledger import record, snapshot
 from hub.auth.principal import Principal
 from hub.authorization import actors, authorize, require_scope
 from hub.endorsements.models import Endorsement, EndorsementRole, EndorsementStatus
@@ -49,7 +50,9 @@ async def report(
             field=("pledgeId",),
         )
     assert member is not None
-    return await report_progress(session, pledge.id, member, draft)
+    made = await report_progress(session, pledge.id, member, draft)
+    await record(session, principal, "report.report", made)
+    return made
 
 
 async def review(
@@ -67,4 +70,7 @@ async def review(
     if found is None:
         raise NotFound("no progress report with this id is visible to this client", field=("id",))
     authorize(principal, Entity.REPORT, action, found.status, actors(principal))
-    return await review_report(session, found.id, verified=verified, note=note)
+    before = snapshot(found)
+    reviewed = await review_report(session, found.id, verified=verified, note=note)
+    await record(session, principal, f"report.{action.value.lower()}", reviewed, before)
+    return reviewed
