@@ -86,14 +86,15 @@ def _shown(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run ``work`` in one transaction on the configured database; failures in one line."""
+def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]], *, read_only: bool = False) -> T:
+    """Run ``work`` in one transaction on the configured database; failures in one line.
+    ``read_only`` work reads a snapshot beside writers (on SQLite) instead of blocking them."""
     settings = _settings()
 
     async def run() -> T:
         engine = create_engine(settings.database_url)
         try:
-            async with create_session_factory(engine)() as session:
+            async with create_session_factory(engine, read_only=read_only)() as session:
                 trail(session, Trail(operator=getpass.getuser()))
                 result = await work(session)
                 await session.commit()
@@ -677,7 +678,7 @@ def audit_sequence() -> None:
 @audit.command("verify")
 def audit_verify() -> None:
     """Recompute the log from the database; exit 0 only when every leaf and event holds."""
-    verdict: Verdict = _in_transaction(verify)
+    verdict: Verdict = _in_transaction(verify, read_only=True)
     if verdict.problem is not None:
         click.echo(f"the audit log does not hold: {verdict.problem}", err=True)
         raise SystemExit(1)

@@ -2,11 +2,11 @@
 byte for byte, and the hashes computed over it.
 
 Keys sorted, no insignificant whitespace, UTF-8 (not escaped), and no floats: amounts are
-integers in minor units, decimals are strings (``"12.50"``), times are RFC 3339 strings in UTC
-with microseconds (``"2026-12-06T16:50:05.123456Z"``), dates ``"2026-12-06"``, enumerations
-their value. Leaf hash as RFC 9162 section 2.1 (SHA-256 of 0x00 and the canonical bytes);
-each leaf's chain hash covers the previous one (SHA-256 of the previous chain hash and the
-leaf hash; 32 zero bytes before the first).
+integers in minor units, decimals are strings without trailing zeros or exponent (``"12.5"``),
+times are RFC 3339 strings in UTC with microseconds (``"2026-12-06T16:50:05.123456Z"``), dates
+``"2026-12-06"``, enumerations their value. Leaf hash as RFC 9162 section 2.1 (SHA-256 of
+0x00 and the canonical bytes); each leaf's chain hash covers the previous one (SHA-256 of the
+previous chain hash and the leaf hash; 32 zero bytes before the first).
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ def plain(value: Any) -> Any:
         return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
+    if isinstance(value, Decimal):  # the number, whatever its scale: "1.5", never "1.50"
+        return format(value.normalize(), "f") if value else "0"
     if isinstance(value, dict):
         return {str(key): plain(item) for key, item in value.items()}
     if isinstance(value, list | tuple):

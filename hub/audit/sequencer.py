@@ -48,13 +48,14 @@ class Floor:
     value: int = 0
 
 
-async def sequence(session: AsyncSession, floor: Floor | None = None) -> int:
-    """Append the committed events not yet in the log (at most ``BATCH``); how many. The
-    caller commits."""
+async def sequence(session: AsyncSession, floor: Floor | None = None) -> tuple[int, int]:
+    """Append the committed events not yet in the log (at most ``BATCH``): how many, and the
+    floor to keep once the caller has committed them (not before: a failed commit must leave
+    the floor where it was)."""
     floor = floor if floor is not None else Floor()
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres and not await session.scalar(select(func.pg_try_advisory_xact_lock(LOCK))):
-        return 0  # another process is sequencing
+        return 0, floor.value  # another process is sequencing
     last = (
         await session.execute(
             select(AuditLeaf.leaf_number, AuditLeaf.chain_hash)
@@ -92,9 +93,10 @@ async def sequence(session: AsyncSession, floor: Floor | None = None) -> int:
         )
         number += 1
     await session.flush()
+    reached = floor.value
     if len(events) < BATCH:  # everything that could be taken was
-        floor.value = oldest if postgres else max((e.id + 1 for e in events), default=floor.value)
-    return len(events)
+        reached = oldest if postgres else max((e.id + 1 for e in events), default=floor.value)
+    return len(events), reached
 
 
 async def sequence_all(
@@ -106,8 +108,9 @@ async def sequence_all(
     total = 0
     while True:
         async with session_factory() as session:
-            appended = await sequence(session, floor)
+            appended, reached = await sequence(session, floor)
             await session.commit()
+        floor.value = reached
         total += appended
         if appended < BATCH:
             return total

@@ -271,7 +271,7 @@ class OAuthEndpoints:
         if expires_at <= now:
             return
         async with self.session_factory() as session:
-            await deny(
+            revoked = await deny(
                 session,
                 jti=str(claims["jti"]),
                 client_id=client.client_id,
@@ -282,9 +282,10 @@ class OAuthEndpoints:
                 kind=client.kind, client_id=client.client_id, member_id=client.member_id
             )
             changes = {"revoked_at": {"before": None, "after": plain(now)}}
-            record_change(
-                session, revoker, "token.revoke", "AccessToken", str(claims["jti"]), changes
-            )
+            if revoked:  # a second revocation changes nothing
+                record_change(
+                    session, revoker, "token.revoke", "AccessToken", str(claims["jti"]), changes
+                )
             await session.commit()
 
     async def _spend(self, budget: CostBudget, key: str, what: str) -> None:
