@@ -53,6 +53,9 @@ from schema.errors import to_graphql_error
 CONNECTION_INIT_WAIT = timedelta(seconds=15)
 """How long a new WebSocket may take to send connection_init before it is closed (4408)."""
 
+STOP_WAIT = 10.0
+"""Seconds shutting down waits for a sequencer run under way to finish."""
+
 LISTEN_WAIT = 5.0
 """Seconds serving waits at start for the LISTEN connection; without it, it serves anyway
 and subscribers catch up once the connection is made."""
@@ -189,18 +192,22 @@ def create_app(settings: Settings) -> Starlette:
         app.state.session_factory = session_factory
         app.state.migration_head = head_revision()
         app.state.broker, app.state.listener = broker, listener
-        background = [asyncio.create_task(sequencer.run(session_factory))]
-        if listener is not None:
-            background.append(asyncio.create_task(listener.run()))
+        stopping = asyncio.Event()
+        sequencing = asyncio.create_task(sequencer.run(session_factory, stopping))
+        listening = asyncio.create_task(listener.run()) if listener is not None else None
         try:
             if listener is not None:
                 await listener.started(LISTEN_WAIT)
             yield
         finally:
-            for task in background:
-                task.cancel()
-                with suppress(asyncio.CancelledError):
-                    await task
+            stopping.set()
+            with suppress(TimeoutError):
+                await asyncio.wait_for(sequencing, STOP_WAIT)
+            for task in (sequencing, listening):
+                if task is not None and not task.done():
+                    task.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await task
             await jwks_http.aclose()
             await engine.dispose()
 

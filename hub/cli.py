@@ -221,7 +221,11 @@ def countries_load(countries_file: Path | None, changes_file: Path | None) -> No
     async def work(session: AsyncSession) -> ReferenceLoad:
         loaded = await load_reference(session, *rows)
         source = "bundled" if countries_file is None else countries_file.name
-        counts = {"added": loaded.countries_added, "updated": loaded.countries_updated}
+        counts = {
+            "added": loaded.countries_added,
+            "updated": loaded.countries_updated,
+            "group_rows_replaced": loaded.rows_replaced,
+        }
         _record_import(session, "countries.load", "CountryReference", source, counts)
         return loaded
 

@@ -11,9 +11,11 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,6 +25,7 @@ from hub.audit.models import AuditEvent, AuditLeaf
 from hub.audit.sequencer import Floor, sequence, sequence_all
 from hub.audit.verify import verify
 from hub.auth.principal import CONSOLE
+from hub.countries.reference import BUNDLED_CHANGES, BUNDLED_COUNTRIES
 from hub.db import create_engine, create_session_factory
 from tests.fixtures.database import (
     asyncpg_dsn,
@@ -110,12 +113,12 @@ async def test_verify_names_an_event_the_sequencer_passed_over(
     async with session_factory() as session:
         skipped = await session.scalar(select(func.max(AuditEvent.id)))
         transaction = await session.scalar(select(func.max(AuditEvent.transaction_id)))
-    passed = Floor((transaction or skipped or 0) + 1)
+    above = (transaction or skipped or 0) + 1
     async with session_factory() as session:
         probe(session, "later", n=2)
         await session.commit()
     deadline = asyncio.get_running_loop().time() + 10
-    while not await sequence_all(session_factory, passed):
+    while not await sequence_all(session_factory, Floor(above)):  # each run starts above it
         assert asyncio.get_running_loop().time() < deadline
         await asyncio.sleep(0.1)
     async with session_factory() as session:
@@ -207,7 +210,8 @@ async def test_an_edit_of_the_title_alone_records_no_usd_rate_change(partners: P
     await partners.ok("alpha", UPDATE, id=pledge["id"], version=pledge["version"], input=edited)
     event = await first_event(partners.session_factory, "pledge.edit")
     changes = json.loads(event.changes)
-    assert set(changes) == {"title", "version", "updated_at"}, changes
+    assert "usd_rate" not in changes, changes
+    assert changes["title"] == {"before": "Dollars", "after": "Dollars, renamed"}
 
 
 async def test_revoking_a_token_twice_is_one_event(hub: LiveHub) -> None:
@@ -349,3 +353,61 @@ async def test_the_serving_role_can_verify_an_empty_log(postgres_database_url: s
         finally:
             await engine.dispose()
     assert verdict.problem is None
+
+
+async def test_a_countries_load_that_changes_only_group_membership_is_recorded(
+    database_url: str, session_factory: Factory, tmp_path: Path
+) -> None:
+    """An LDC graduation dropped from the changes file rewrites memberships and dated
+    changes, yet the import's counts are only countries added and updated: no event."""
+    countries = tmp_path / "countries.csv"
+    countries.write_text(BUNDLED_COUNTRIES.read_text(encoding="utf-8-sig"), encoding="utf-8")
+    lines = BUNDLED_CHANGES.read_text(encoding="utf-8-sig").splitlines()
+    changes = tmp_path / "changes.csv"
+    changes.write_text("\n".join(line for line in lines if "Samoa" not in line) + "\n")
+    assert len(changes.read_text().splitlines()) == len(lines) - 1
+    arguments = ["countries", "load", "--countries-file", str(countries)]
+    arguments += ["--changes-file", str(changes)]
+    result = await asyncio.to_thread(
+        CliRunner().invoke, cli.main, arguments, env={"HUB_DATABASE_URL": database_url}
+    )
+    assert result.exit_code == 0, result.output
+    assert "0 added, 0 updated" in result.output  # only memberships and changes moved
+    actions = [e.action for e in await all_events(session_factory)]
+    assert actions == ["countries.load"], "group membership changed without an event"
+
+
+async def test_an_edit_of_targets_and_countries_is_in_its_event(partners: Partners) -> None:
+    """``record`` snapshots the Pledge row only: target countries and target values live in
+    child rows, so an edit of them is an event whose changes are just version/updated_at."""
+    pledge = await partners.create(title="Children")
+    edited = smart_pledge(title="Children", targetCountries=["MWI", "ZMB"])
+    edited["targets"][0]["targetValue"] = "777"
+    await partners.ok("alpha", UPDATE, id=pledge["id"], version=pledge["version"], input=edited)
+    event = await first_event(partners.session_factory, "pledge.edit")
+    changes = json.loads(event.changes)
+    assert "ZMB" in event.changes, changes
+    assert "777" in event.changes, changes
+
+
+async def test_a_progress_report_event_holds_the_values_reported(partners: Partners) -> None:
+    pledge = await partners.create(title="Reported")
+    await partners.ok("alpha", move("submitPledge"), id=pledge["id"])
+    await partners.ok("secretariat", move("publishPledge"), id=pledge["id"])
+    report = {
+        "periodStart": "2026-01-01",
+        "periodEnd": "2026-06-30",
+        "values": [{"targetId": pledge["targets"][0]["id"], "value": "4321"}],
+    }
+    await partners.ok(
+        "alpha",
+        """mutation R($pledgeId: ID!, $input: ProgressReportInput!) {
+             reportProgress(pledgeId: $pledgeId, input: $input) {
+               report { id } userErrors { code } } }""",
+        pledgeId=pledge["id"],
+        input=report,
+    )
+    [event] = [
+        e for e in await all_events(partners.session_factory) if e.action.startswith("report")
+    ]
+    assert "4321" in event.changes, event.changes

@@ -117,15 +117,23 @@ def switched_off() -> Iterator[None]:
         _SWITCHED_OFF.reset(token)
 
 
+def recording() -> bool:
+    """Whether events are written (always, but inside ``switched_off``)."""
+    return not _SWITCHED_OFF.get()
+
+
 async def record(
     session: AsyncSession,
     principal: Principal,
     action: str,
     subject: Base,
     before: Mapping[str, Any] | None = None,
+    parts: Mapping[str, Any] | None = None,
 ) -> None:
     """Add the event of ``principal`` doing ``action`` to ``subject`` (a flushed record) to the
-    session; ``before`` is ``snapshot(subject)`` taken before the change, None for a new one."""
+    session; ``before`` is ``snapshot(subject)`` taken before the change, None for a new one.
+    ``parts`` are the changes of what the record holds in rows of its own (a pledge's
+    countries and targets, a report's values, an endorsement's roles), from ``changes_between``."""
     key = inspect(subject).identity
     record_change(
         session,
@@ -133,7 +141,7 @@ async def record(
         action,
         entity_type(subject),
         "/".join(str(part) for part in key or ()),
-        changes_between(before, snapshot(subject)),
+        {**changes_between(before, snapshot(subject)), **(parts or {})},
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, suppress
 from dataclasses import dataclass
 
 import structlog
@@ -118,12 +118,15 @@ async def sequence_all(
 
 async def run(
     session_factory: Callable[[], AbstractAsyncContextManager[AsyncSession]],
+    stop: asyncio.Event,
 ) -> None:
-    """Sequence every ``INTERVAL_SECONDS`` until cancelled (inside ``p2c-hub serve``)."""
+    """Sequence every ``INTERVAL_SECONDS`` until ``stop`` is set (inside ``p2c-hub serve``);
+    a run under way is finished, not cut off, so no connection is left mid-transaction."""
     floor = Floor()
-    while True:
+    while not stop.is_set():
         try:
             await sequence_all(session_factory, floor)
         except Exception as error:  # the database is away: try again at the next turn
             log.warning("audit.sequencing_failed", error=str(error))
-        await asyncio.sleep(INTERVAL_SECONDS)
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), INTERVAL_SECONDS)

@@ -31,6 +31,8 @@ class ReferenceLoad:
     countries_updated: int
     memberships: int
     changes: int
+    rows_replaced: int = 0
+    """Group memberships and dated changes added or removed by this load."""
 
 
 def _apply(country: Country, row: CountryRow) -> bool:
@@ -68,7 +70,7 @@ async def load_reference(
         elif _apply(country, row):
             updated += 1
     await flush(session)
-    await _replace_differences(
+    replaced = await _replace_differences(
         session,
         CountryGroupMembership,
         {(p.alpha3, p.group, p.valid_from, p.valid_to) for p in periods},
@@ -77,7 +79,7 @@ async def load_reference(
             country=key[0], country_group=key[1], valid_from=key[2], valid_to=key[3]
         ),
     )
-    await _replace_differences(
+    replaced += await _replace_differences(
         session,
         CountryGroupChange,
         {(c.alpha3, c.group, c.kind, c.on, c.status, c.note) for c in changes},
@@ -87,7 +89,7 @@ async def load_reference(
             status=key[4], note=key[5],
         ),
     )  # fmt: skip
-    return ReferenceLoad(added, updated, len(periods), len(changes))
+    return ReferenceLoad(added, updated, len(periods), len(changes), replaced)
 
 
 async def _replace_differences(
@@ -96,15 +98,18 @@ async def _replace_differences(
     wanted: set[tuple[Any, ...]],
     key_of: Callable[[Any], tuple[Any, ...]],
     make: Callable[[tuple[Any, ...]], Any],
-) -> None:
-    """Make the table's rows equal ``wanted``, touching only the rows that differ."""
+) -> int:
+    """Make the table's rows equal ``wanted``, touching only the rows that differ; how many
+    rows were removed or added."""
     stored = {key_of(row): row for row in await session.scalars(select(model))}
-    for key, row in stored.items():
-        if key not in wanted:
-            await session.delete(row)
+    gone = [row for key, row in stored.items() if key not in wanted]
+    for row in gone:
+        await session.delete(row)
     await flush(session)
-    session.add_all(make(key) for key in wanted - stored.keys())
+    new = [make(key) for key in wanted - stored.keys()]
+    session.add_all(new)
     await flush(session)
+    return len(gone) + len(new)
 
 
 def member_on(on: date | ColumnElement[Any] | InstrumentedAttribute[Any]) -> ColumnElement[bool]:

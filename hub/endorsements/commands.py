@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.audit.ledger import record, snapshot
+from hub.audit.ledger import changes_between, record, snapshot
 from hub.auth.principal import Principal
 from hub.authorization import actors, authorize, require_scope
 from hub.endorsements.models import Endorsement, Role
-from hub.endorsements.service import endorsement_of, invite, respond, revoke
+from hub.endorsements.service import endorsement_of, invite, respond, revoke, roles_of
 from hub.errors import Conflict, NotFound
 from hub.lifecycle import PLEDGE_OPEN_FOR, Action, Entity
 from hub.organisations.service import get_organisation
@@ -46,10 +46,14 @@ async def invite_endorser(
     authorize(principal, Entity.ENDORSEMENT, Action.INVITE, source, held)
     _require_open(pledge, Action.INVITE)
     before = snapshot(existing) if existing is not None else None
+    held_roles = await roles_of(session, pledge_id, organisation_id) if existing else None
     endorsement = await invite(
         session, pledge_id, organisation_id, roles, invited_by_id=pledge.lead_member_id
     )
-    await record(session, principal, "endorsement.invite", endorsement, before)
+    parts = changes_between(
+        None if held_roles is None else {"roles": held_roles}, {"roles": sorted(roles)}
+    )
+    await record(session, principal, "endorsement.invite", endorsement, before, parts)
     return endorsement
 
 

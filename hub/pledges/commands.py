@@ -14,7 +14,7 @@ from functools import partial
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.audit.ledger import record, snapshot
+from hub.audit.ledger import changes_between, record, snapshot
 from hub.auth.principal import Principal
 from hub.authorization import actors, authorize, require_scope
 from hub.endorsements.service import reset_co_endorsements
@@ -26,6 +26,7 @@ from hub.pledges.service import (
     TargetChange,
     create_pledge,
     fulfil_pledge,
+    parts_of,
     publish_pledge,
     require_ready,
     return_pledge,
@@ -72,7 +73,8 @@ async def create(
     authorize(principal, Entity.PLEDGE, Action.CREATE, None, actors(principal))
     assert principal.member_id is not None  # MEMBER is held only by a member's client
     pledge = await create_pledge(session, principal.member_id, draft, targets, at=at)
-    await record(session, principal, "pledge.create", pledge)
+    parts = changes_between(None, await parts_of(session, pledge.id))
+    await record(session, principal, "pledge.create", pledge, parts=parts)
     return pledge
 
 
@@ -100,11 +102,12 @@ async def update(
             code="STALE_VERSION",
             field=("version",),
         )
-    before = snapshot(pledge)
+    before, parts_before = snapshot(pledge), await parts_of(session, pledge.id)
     changed = await update_pledge(session, pledge, draft, targets)
     if pledge.publication_status is PublicationStatus.PUBLISHED:
         await require_ready(session, pledge, smart=True)  # public pledges stay SMART-complete
-    await record(session, principal, "pledge.edit", pledge, before)
+    parts = changes_between(parts_before, await parts_of(session, pledge.id))
+    await record(session, principal, "pledge.edit", pledge, before, parts)
     reset = await reset_co_endorsements(session, pledge.id, at=at) if changed else []
     for endorsement, was in reset:
         await record(session, principal, "endorsement.reset", endorsement, was)

@@ -6,13 +6,15 @@ partners' actions go through ``hub.pledges.commands``, which authorizes and then
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.audit.ledger import recording, snapshot
 from hub.authorization import step
 from hub.columns import Provenance
 from hub.countries.service import require_countries
@@ -35,6 +37,13 @@ from hub.pledges.models import (
     PledgeTargetGroup,
     PublicationStatus,
     Target,
+)
+from hub.pledges.queries import (
+    beneficiaries_by_pledge,
+    focus_areas_by_pledge,
+    sdgs_by_pledge,
+    target_countries_by_pledge,
+    target_groups_by_pledge,
 )
 from hub.pledges.rules import (
     MAX_DESCRIPTION,
@@ -284,6 +293,33 @@ def _draft_of(target: Target) -> TargetDraft:
         target_value=target.target_value,
         deadline=target.deadline,
     )
+
+
+async def parts_of(session: AsyncSession, pledge_id: int) -> dict[str, Any]:
+    """What a pledge holds in rows of its own, for the audit ledger: focus areas, target
+    countries and groups, beneficiaries, SDGs and targets (each target's own fields)."""
+    if not recording():
+        return {}
+    ids = [pledge_id]
+    listed: dict[str, Mapping[int, Sequence[Any]]] = {
+        "focus_areas": await focus_areas_by_pledge(session, ids),
+        "target_countries": await target_countries_by_pledge(session, ids),
+        "target_groups": await target_groups_by_pledge(session, ids),
+        "beneficiary_groups": await beneficiaries_by_pledge(session, ids),
+        "sdgs": await sdgs_by_pledge(session, ids),
+    }
+    parts: dict[str, Any] = {
+        name: sorted(found.get(pledge_id, [])) for name, found in listed.items()
+    }
+    targets = await session.scalars(
+        select(Target).where(Target.pledge_id == pledge_id).order_by(Target.id)
+    )
+    stamps = ("created_at", "updated_at")  # a target rewritten as it was has not changed
+    parts["targets"] = [
+        {name: value for name, value in snapshot(target).items() if name not in stamps}
+        for target in targets
+    ]
+    return parts
 
 
 async def get_pledge(session: AsyncSession, pledge_id: int) -> Pledge:

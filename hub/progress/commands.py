@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.audit.ledger import record, snapshot
+from hub.audit.ledger import changes_between, record, snapshot
 from hub.auth.principal import Principal
 from hub.authorization import actors, authorize, require_scope
 from hub.endorsements.models import Endorsement, EndorsementRole, EndorsementStatus
@@ -51,7 +51,11 @@ async def report(
         )
     assert member is not None
     made = await report_progress(session, pledge.id, member, draft)
-    await record(session, principal, "report.report", made)
+    reported = {
+        "values": [[value.target_id, value.value, value.note] for value in made.values],
+        "evidence": [link.url for link in made.evidence],
+    }
+    await record(session, principal, "report.report", made, parts=changes_between(None, reported))
     return made
 
 
