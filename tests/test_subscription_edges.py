@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -41,18 +40,7 @@ subscription($pledgeId: ID, $since: DateTime) {
 }"""
 
 
-@pytest.fixture(autouse=True)
-def no_unhandled_errors(caplog: pytest.LogCaptureFixture) -> Any:
-    """Nothing may reach the logs as an unhandled exception (ASGI, asyncio tasks, strawberry's
-    worker tasks, the hub's internal errors)."""
-    caplog.set_level(logging.WARNING)
-    yield
-    bad = [
-        f"{record.name}: {record.getMessage()}"
-        for record in caplog.records
-        if record.levelno >= logging.ERROR
-    ]
-    assert not bad, bad
+pytestmark = pytest.mark.usefixtures("no_unhandled_errors")
 
 
 async def opened(hub: LiveHub, payload: Any = None, *, init: bool = True) -> ClientConnection:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -33,17 +31,7 @@ subscription($pledgeId: ID, $since: DateTime) {
 }"""
 
 
-@pytest.fixture(autouse=True)
-def no_unhandled_errors(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    """Nothing may reach the logs as an unhandled exception."""
-    caplog.set_level(logging.WARNING)
-    yield
-    bad = [
-        f"{record.name}: {record.getMessage()}"
-        for record in caplog.records
-        if record.levelno >= logging.ERROR
-    ]
-    assert not bad, bad
+pytestmark = pytest.mark.usefixtures("no_unhandled_errors")
 
 
 async def opened(hub: LiveHub, token: str | None = None) -> ClientConnection:
