@@ -59,7 +59,7 @@ run: $(VENV)/.installed-run $(KEY_FILE)
 	$(BIN)/p2c-hub fx load data/fx/fred-monthly.csv --format fred
 	$(BIN)/p2c-hub demo-data --if-empty
 	$(WITH_KEY) $(BIN)/p2c-hub keys init
-	$(WITH_KEY) $(BIN)/p2c-hub serve
+	$(WITH_KEY) HUB_AUDIT_HEADS_FILE="$${HUB_AUDIT_HEADS_FILE:-audit-heads.jsonl}" $(BIN)/p2c-hub serve
 
 test: lint typecheck pytest
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import structlog
 from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -24,7 +25,8 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from hub import graphiql
-from hub.audit import sequencer
+from hub.audit import heads, sequencer
+from hub.audit.delivery import targets
 from hub.auth.endpoints import OAuthEndpoints
 from hub.auth.principal import ANONYMOUS
 from hub.auth.trust import FETCH_SECONDS, build_validator
@@ -49,6 +51,8 @@ from hub.sqlstats import instrument
 from schema import SchemaOptions, build_schema
 from schema.context import Context
 from schema.errors import to_graphql_error
+
+log = structlog.get_logger("hub.app")
 
 CONNECTION_INIT_WAIT = timedelta(seconds=15)
 """How long a new WebSocket may take to send connection_init before it is closed (4408)."""
@@ -185,6 +189,15 @@ def create_app(settings: Settings) -> Starlette:
     validator = build_validator(settings, reading, jwks_http)
     proxies = parse_networks(settings.trusted_proxies)
     listener = None if is_sqlite(settings.database_url) else Listener(settings.database_url, broker)
+    vault = Vault(settings.encryption_keys)
+    heads_http = httpx.AsyncClient(follow_redirects=False)
+    token = settings.audit_heads_token
+    head_targets = targets(
+        settings.audit_heads_file,
+        settings.audit_heads_url,
+        token.get_secret_value() if token is not None else None,
+        heads_http,
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -194,6 +207,17 @@ def create_app(settings: Settings) -> Starlette:
         app.state.broker, app.state.listener = broker, listener
         stopping = asyncio.Event()
         sequencing = asyncio.create_task(sequencer.run(session_factory, stopping))
+        signing = asyncio.create_task(
+            heads.run(
+                session_factory,
+                vault,
+                head_targets,
+                settings.audit_head_interval_seconds,
+                stopping,
+            )
+        )
+        if not head_targets:
+            log.warning("audit.heads_not_exported", hint="set HUB_AUDIT_HEADS_FILE or _URL")
         listening = asyncio.create_task(listener.run()) if listener is not None else None
         try:
             if listener is not None:
@@ -202,13 +226,14 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             stopping.set()
             with suppress(TimeoutError):
-                await asyncio.wait_for(sequencing, STOP_WAIT)
-            for task in (sequencing, listening):
+                await asyncio.wait_for(asyncio.gather(sequencing, signing), STOP_WAIT)
+            for task in (sequencing, signing, listening):
                 if task is not None and not task.done():
                     task.cancel()
                     with suppress(asyncio.CancelledError):
                         await task
             await jwks_http.aclose()
+            await heads_http.aclose()
             await engine.dispose()
 
     options = SchemaOptions(
@@ -246,7 +271,7 @@ def create_app(settings: Settings) -> Starlette:
         settings=settings,
         session_factory=session_factory,
         validator=validator,
-        vault=Vault(settings.encryption_keys),
+        vault=vault,
         proxies=proxies,
         client_budget=budget_for(
             settings.database_url, settings.token_requests_per_client_per_hour, session_factory

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from hub.auth.principal import Principal
-from hub.auth.scopes import ClientKind
+from hub.auth.scopes import ClientKind, Scope
 from hub.errors import Conflict, Forbidden, Unauthenticated
 from hub.lifecycle import Action, Actor, Entity, Transition, scopes_for, transitions_for
 
@@ -46,11 +46,16 @@ DONE = {
 
 def require_scope(principal: Principal, entity: Entity, action: Action) -> None:
     """Refuse an anonymous caller, or one whose token holds no scope allowing ``action``."""
+    require_any_scope(principal, scopes_for(entity, action))
+
+
+def require_any_scope(principal: Principal, needed: frozenset[Scope]) -> None:
+    """Refuse an anonymous caller, or one whose token holds none of ``needed``: for what is
+    not an action on a record (reading the audit trail)."""
     if principal.anonymous:
         raise Unauthenticated(
             "this needs an access token: see the README's 'For partners' section", bearer=False
         )
-    needed = scopes_for(entity, action)
     if not principal.scopes & needed:
         names = " or ".join(sorted(scope.value for scope in needed))
         raise Forbidden(

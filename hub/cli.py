@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from importlib.metadata import version as package_version
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import httpx
 import uvicorn
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -24,8 +26,14 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit import sequencer
+from hub.audit.delivery import Sessions, Target, deliver_pending, targets
+from hub.audit.export import Exported, export
+from hub.audit.heads import sign_head
 from hub.audit.ledger import Trail, changes_between, record, record_change, snapshot, trail
-from hub.audit.verify import Verdict, verify
+from hub.audit.models import TreeHead
+from hub.audit.notes import verifier_key
+from hub.audit.tree import tree_size
+from hub.audit.verify import Head, Verdict, kept_heads, verify
 from hub.auth.clients import (
     Credentials,
     create_client,
@@ -39,14 +47,19 @@ from hub.auth.principal import CONSOLE
 from hub.auth.scopes import ClientKind, split_scopes
 from hub.countries.reference import read_reference
 from hub.countries.service import ReferenceLoad, country_count, load_reference
-from hub.db import create_engine, create_session_factory
+from hub.db import create_engine, create_session_factory, one_snapshot
 from hub.demo.load import database_is_empty, demo_loaded, load_demo
 from hub.demo.plan import build_plan
 from hub.errors import HubError
-from hub.keys.models import ServerKey
+from hub.keys.models import KeyPurpose, ServerKey
 from hub.keys.rotation import is_published, signing_key
 from hub.keys.service import (
+    add_audit_key,
+    audit_public_key,
+    ensure_audit_key,
     ensure_token_key,
+    keys_for,
+    log_name,
     reseal_keys,
     retire_token_key,
     rotate_token_key,
@@ -86,19 +99,15 @@ def _shown(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]], *, read_only: bool = False) -> T:
-    """Run ``work`` in one transaction on the configured database; failures in one line.
-    ``read_only`` work reads a snapshot beside writers (on SQLite) instead of blocking them."""
+def _with_database(work: Callable[[Sessions], Awaitable[T]], *, read_only: bool = False) -> T:
+    """Run ``work`` with sessions of the configured database; failures in one line.
+    ``read_only`` sessions read a snapshot beside writers (on SQLite) instead of blocking them."""
     settings = _settings()
 
     async def run() -> T:
         engine = create_engine(settings.database_url)
         try:
-            async with create_session_factory(engine, read_only=read_only)() as session:
-                trail(session, Trail(operator=getpass.getuser()))
-                result = await work(session)
-                await session.commit()
-                return result
+            return await work(create_session_factory(engine, read_only=read_only))
         finally:
             await engine.dispose()
 
@@ -109,6 +118,19 @@ def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]], *, read_only: 
     except (DBAPIError, OSError) as error:
         reason = getattr(error, "orig", None) or error
         raise click.ClickException(f"database {_shown(settings.database_url)}: {reason}") from None
+
+
+def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]], *, read_only: bool = False) -> T:
+    """Run ``work`` in one transaction, as the operator at the console."""
+
+    async def transaction(sessions: Sessions) -> T:
+        async with sessions() as session:
+            trail(session, Trail(operator=getpass.getuser()))
+            result = await work(session)
+            await session.commit()
+            return result
+
+    return _with_database(transaction, read_only=read_only)
 
 
 @click.group()
@@ -568,17 +590,24 @@ def _keys_audited(
 
 @keys.command("init")
 def keys_init() -> None:
-    """Make the first signing key if the hub has none in service; harmless twice."""
+    """Make the first token-signing key and the first audit key (which signs the audit log's
+    tree heads) if the hub has none in service; harmless twice."""
     settings = _settings()
-    key = _in_transaction(
-        _keys_audited(
-            "key.init", lambda session: ensure_token_key(session, _vault(settings), utcnow())
-        )
-    )
-    if key is None:
-        click.echo("a signing key is in service already: nothing changed")
+
+    async def first_keys(session: AsyncSession) -> tuple[ServerKey | None, ServerKey | None]:
+        now, vault = utcnow(), _vault(settings)
+        token = await ensure_token_key(session, vault, now)
+        return token, await ensure_audit_key(session, vault, now, settings.audit_log_name)
+
+    token, audit = _in_transaction(_keys_audited("key.init", first_keys))
+    if token is None:
+        click.echo("a token-signing key is in service already")
     else:
-        click.echo(f"signing key {key.kid} made; it signs from now")
+        click.echo(f"signing key {token.kid} made; it signs from now")
+    if audit is None:
+        click.echo("an audit key is in service already")
+    else:
+        click.echo(f"audit key {audit.kid} made; it signs tree heads from now")
 
 
 @keys.command("rotate")
@@ -637,11 +666,22 @@ def keys_reseal() -> None:
 
 @keys.command("list")
 def keys_list() -> None:
-    """List signing keys with when each signs and retires."""
-    found: list[ServerKey] = _in_transaction(token_keys)
+    """List the token-signing keys, with when each signs and retires, and the audit keys."""
+
+    async def every_key(session: AsyncSession) -> list[ServerKey]:
+        return [
+            *await keys_for(session, KeyPurpose.TOKEN_SIGNING),
+            *await keys_for(session, KeyPurpose.AUDIT_SIGNING),
+        ]
+
+    found: list[ServerKey] = _in_transaction(every_key)
     now = utcnow()
-    current = signing_key(found, now)
+    signing = {
+        purpose: signing_key([key for key in found if key.purpose is purpose], now)
+        for purpose in KeyPurpose
+    }
     for key in found:
+        current = signing[key.purpose]
         if current is not None and key.kid == current.kid:
             state = "signing"
         elif not is_published(key, now):
@@ -661,32 +701,136 @@ def keys_list() -> None:
 
 @main.group()
 def audit() -> None:
-    """The audit ledger: sequence it, verify it."""
+    """The audit ledger: sequence it, sign its tree heads, export it, verify it
+    (docs/audit.md)."""
 
 
 @audit.command("sequence")
 def audit_sequence() -> None:
     """Number the committed events not yet in the log now (serve does it every half second)."""
-    settings = _settings()
-
-    async def run() -> int:
-        engine = create_engine(settings.database_url)
-        try:
-            return await sequencer.sequence_all(create_session_factory(engine))
-        finally:
-            await engine.dispose()
-
-    click.echo(f"{asyncio.run(run())} events appended to the log")
+    click.echo(f"{_with_database(sequencer.sequence_all)} events appended to the log")
 
 
 @audit.command("verify")
-def audit_verify() -> None:
-    """Recompute the log from the database; exit 0 only when every leaf and event holds."""
-    verdict: Verdict = _in_transaction(verify, read_only=True)
+@click.option(
+    "--kept",
+    "kept_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file of heads kept outside the database (an export target's, an export); "
+    "HUB_AUDIT_HEADS_FILE is read too when it is set.",
+)
+def audit_verify(kept_files: tuple[Path, ...]) -> None:
+    """Recompute the log, its tree and its heads from the database, and check the heads kept
+    outside it; exit 0 only when everything holds."""
+    settings = _settings()
+    files = list(kept_files)
+    if settings.audit_heads_file is not None and settings.audit_heads_file.exists():
+        files.append(settings.audit_heads_file)
+    kept: list[Head] = []
+    for path in files:
+        try:
+            kept += kept_heads(path.read_text(encoding="utf-8").splitlines(), str(path))
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            raise click.ClickException(f"{path}: {error}") from None
+    verdict: Verdict = _in_transaction(lambda session: verify(session, kept), read_only=True)
     if verdict.problem is not None:
         click.echo(f"the audit log does not hold: {verdict.problem}", err=True)
         raise SystemExit(1)
     click.echo(
-        f"the audit log holds: {verdict.leaves} leaves checked, "
-        f"{verdict.waiting} events waiting to be sequenced"
+        f"the audit log holds: {verdict.leaves} leaves checked, {verdict.heads} heads and "
+        f"{verdict.kept} kept heads checked, {verdict.waiting} events waiting to be sequenced"
     )
+
+
+@audit.command("head")
+def audit_head() -> None:
+    """Sequence what is waiting, sign a tree head of the log now (unless the newest head has
+    its size already) and send what the export targets lack, as serve does on its schedule."""
+    settings = _settings()
+
+    async def signed(sessions: Sessions) -> tuple[TreeHead | None, int]:
+        await sequencer.sequence_all(sessions)
+        async with sessions() as session:
+            head = await sign_head(session, _vault(settings), utcnow())
+            await session.commit()
+        if head is None:
+            return None, 0
+        async with httpx.AsyncClient(follow_redirects=False) as client:
+            return head, await deliver_pending(sessions, _head_targets(settings, client))
+
+    head, sent = _with_database(signed)
+    if head is None:
+        raise click.ClickException("the hub has no audit key: run p2c-hub keys init")
+    click.echo(f"tree head {head.id}: {head.tree_size} leaves, root {head.root_hash}")
+    click.echo(f"{sent} heads sent to the export targets")
+
+
+def _head_targets(settings: Settings, client: httpx.AsyncClient) -> list[Target]:
+    token = settings.audit_heads_token
+    return targets(
+        settings.audit_heads_file,
+        settings.audit_heads_url,
+        token.get_secret_value() if token is not None else None,
+        client,
+    )
+
+
+@audit.command("public-key")
+def audit_public_key_command() -> None:
+    """Print the verifier key of each audit key (C2SP vkey), oldest first: what auditors
+    check tree heads with."""
+    found = _in_transaction(lambda session: keys_for(session, KeyPurpose.AUDIT_SIGNING))
+    if not found:
+        raise click.ClickException("the hub has no audit key: run p2c-hub keys init")
+    for key in found:
+        click.echo(verifier_key(*audit_public_key(key)))
+
+
+@audit.command("rotate-key")
+def audit_rotate_key() -> None:
+    """Make a new audit key that signs from now; the old ones stay, so the heads they signed
+    can still be checked (give auditors the new verifier key)."""
+    settings = _settings()
+    key = _in_transaction(
+        _keys_audited(
+            "key.rotate",
+            lambda session: add_audit_key(
+                session, _vault(settings), utcnow(), settings.audit_log_name
+            ),
+        )
+    )
+    click.echo(f"audit key {key.kid} made; it signs tree heads from now")
+    click.echo(verifier_key(*audit_public_key(key)))
+
+
+@audit.command("export")
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="The file to write; it is replaced only once the export is complete.",
+)
+def audit_export(target: Path) -> None:
+    """Write the log's events and every signed tree head as JSON lines, from one snapshot,
+    for an auditor's tools (tools/verify_audit.py)."""
+    settings = _settings()
+    partial = target.with_name(f".{target.name}.partial")
+
+    async def written(session: AsyncSession) -> Exported:
+        await one_snapshot(session)  # before the first read: the count and the export agree
+        origin = await log_name(session, settings.audit_log_name)
+        events = await tree_size(session)
+        with (
+            partial.open("wb") as out,
+            click.progressbar(length=events, label="events", file=sys.stderr) as bar,
+        ):
+            return await export(session, out, origin, utcnow(), bar.update)
+
+    try:
+        done: Exported = _in_transaction(written, read_only=True)
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+    click.echo(f"{done.events} events and {done.heads} tree heads written to {target}")

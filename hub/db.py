@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -82,3 +82,12 @@ def create_session_factory(
     """
     bind = engine.execution_options(hub_read_only=True) if read_only else engine
     return async_sessionmaker(bind, expire_on_commit=False, autoflush=False, info=info)
+
+
+async def one_snapshot(session: AsyncSession) -> None:
+    """Make the session's transaction read one snapshot throughout (PostgreSQL's REPEATABLE
+    READ, read-only; a SQLite transaction reads one already): call it before anything is
+    read, for work that reads several tables that must agree (the audit export, verify); a
+    session that has read already keeps its isolation."""
+    if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
+        await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))

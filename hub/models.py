@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.audit.models import AuditEvent, AuditLeaf
+from hub.audit.models import AuditEvent, AuditLeaf, AuditNode, HeadDelivery, TreeHead
 from hub.auth.models import OAuthClient, RevokedToken
 from hub.budget import CostBudgetWindow
 from hub.countries.models import (
@@ -46,6 +46,7 @@ from hub.progress.models import EvidenceLink, ProgressReport, ProgressValue, Rep
 __all__ = [
     "AuditEvent",
     "AuditLeaf",
+    "AuditNode",
     "Base",
     "BeneficiaryGroup",
     "ChangeKind",
@@ -63,6 +64,7 @@ __all__ = [
     "EvidenceLink",
     "ExchangeRate",
     "FocusArea",
+    "HeadDelivery",
     "IdempotencyRecord",
     "ImplementationStatus",
     "Indicator",
@@ -90,4 +92,5 @@ __all__ = [
     "ServerKey",
     "Target",
     "TransactionKind",
+    "TreeHead",
 ]

@@ -154,6 +154,26 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Identity providers whose tokens the hub also accepts, as a JSON list.",
     )
+    audit_log_name: str = Field(
+        default="p2c-hub/audit",
+        pattern=r"^[!-*,-~]{1,50}$",
+        description="The audit log's origin, and the name of the key that signs its heads "
+        "(fixed when the key is made): printable ASCII, no spaces or '+'.",
+    )
+    audit_head_interval_seconds: int = Field(
+        default=60, ge=1, description="How often serve signs a tree head when the log grew."
+    )
+    audit_heads_file: Path | None = Field(
+        default=None,
+        description="A file each signed tree head is appended to, on storage the database's "
+        "administrators do not control.",
+    )
+    audit_heads_url: str | None = Field(
+        default=None, description="An HTTP endpoint each signed tree head is POSTed to."
+    )
+    audit_heads_token: SecretStr | None = Field(
+        default=None, description="The bearer token sent with each head to HUB_AUDIT_HEADS_URL."
+    )
 
     @field_validator("database_url", "migration_database_url")
     @classmethod
@@ -203,6 +223,13 @@ class Settings(BaseSettings):
                     "each key must be a Fernet key, 32 url-safe base64 bytes "
                     "(p2c-hub keys generate-encryption-key prints one)"
                 ) from None
+        return value
+
+    @field_validator("audit_heads_url")
+    @classmethod
+    def _heads_url(cls, value: str | None) -> str | None:
+        if value is not None and not is_secure_url(value):
+            raise ValueError(f"{value!r} must be an https URL (http only on a loopback host)")
         return value
 
     @field_validator("public_url")

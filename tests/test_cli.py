@@ -181,7 +181,9 @@ def test_migrations_run_as_the_owner_and_the_hub_serves_as_a_lesser_role(
 
     # the README's grants for the audit ledger: insert and read, nothing more
     run_sql(
-        owner_url, f'REVOKE UPDATE, DELETE, TRUNCATE ON audit_events, audit_leaves FROM "{role}"'
+        owner_url,
+        f"REVOKE UPDATE, DELETE, TRUNCATE ON audit_events, audit_leaves, audit_nodes, "
+        f'audit_tree_heads FROM "{role}"',
     )
 
     with serving(env, tmp_path / "serve.log") as base:
@@ -200,6 +202,19 @@ def test_migrations_run_as_the_owner_and_the_hub_serves_as_a_lesser_role(
     assert "1 leaves checked" in verified.stdout
     with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied"):
         run_sql(serving_url, "UPDATE audit_events SET action = 'x'")
+
+    # and its heads signed, exported and checked as that role, which cannot edit them either
+    env["HUB_KEY_ENCRYPTION_KEYS"] = hub(env, "keys", "generate-encryption-key").stdout.strip()
+    env["HUB_AUDIT_HEADS_FILE"] = str(tmp_path / "heads.jsonl")
+    for command in (["keys", "init"], ["audit", "head"]):
+        done = hub(env, *command)
+        assert done.returncode == 0, done.stderr
+    verified = hub(env, "audit", "verify")
+    assert verified.returncode == 0, verified.stderr
+    assert "1 heads and 1 kept heads checked" in verified.stdout
+    for statement in ("UPDATE audit_tree_heads SET tree_size = 0", "DELETE FROM audit_nodes"):
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied"):
+            run_sql(serving_url, statement)
 
 
 def run_sql(url: str, statement: str) -> None:

@@ -47,8 +47,13 @@ def test_clients_and_keys_from_the_console_to_a_token(tmp_path: Path) -> None:
     env["HUB_KEY_ENCRYPTION_KEYS"] = generated.stdout.strip()
     assert "no signing keys" in hub(env, "keys", "list").stderr
     first = hub(env, "keys", "init")
-    assert re.fullmatch(r"signing key \S+ made; it signs from now\n", first.stdout), first
-    assert "nothing changed" in hub(env, "keys", "init").stdout
+    assert re.fullmatch(
+        r"signing key \S+ made; it signs from now\n"
+        r"audit key p2c-hub/audit\+[0-9a-f]{8} made; it signs tree heads from now\n",
+        first.stdout,
+    ), first
+    twice = hub(env, "keys", "init").stdout
+    assert twice.count("in service already") == 2, twice
 
     made = hub(
         env, "clients", "create", "--kind", "PARTNER", "--member", str(member_id),
@@ -108,7 +113,7 @@ def test_clients_and_keys_from_the_console_to_a_token(tmp_path: Path) -> None:
         )
         assert (
             hub(newer, "keys", "reseal").stdout
-            == "3 keys sealed with the first key-encryption key\n"
+            == "4 keys sealed with the first key-encryption key\n"
         )
 
         revoked = hub(env, "clients", "revoke", partner["client_id"])

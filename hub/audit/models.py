@@ -58,3 +58,43 @@ class AuditLeaf(Base):
     leaf_hash: Mapped[str] = mapped_column(String(64))
     chain_hash: Mapped[str] = mapped_column(String(64))
     sequenced_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AuditNode(Base):
+    """A complete subtree of the log above the leaves: ``2 ** level`` leaves from leaf
+    ``index * 2 ** level``, with its RFC 9162 node hash. Added with the leaves that complete
+    it, so a root or a proof reads a few rows (hub.audit.tree)."""
+
+    __tablename__ = "audit_nodes"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class TreeHead(Base):
+    """A signed tree head: the log's size and root at a moment, as the signed note that
+    leaves the hub (docs/audit.md)."""
+
+    __tablename__ = "audit_tree_heads"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    tree_size: Mapped[int] = mapped_column(BigInteger, index=True)
+    root_hash: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    key_id: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text)
+
+
+class HeadDelivery(Base):
+    """A head delivered to an export target (``HUB_AUDIT_HEADS_FILE`` or ``_URL``), so each
+    goes once, in order, and a failed delivery is tried again."""
+
+    __tablename__ = "audit_head_deliveries"
+
+    head_id: Mapped[int] = mapped_column(
+        Key, ForeignKey("audit_tree_heads.id"), primary_key=True, autoincrement=False
+    )
+    target: Mapped[str] = mapped_column(String(500), primary_key=True)
+    delivered_at: Mapped[datetime] = mapped_column(UTCDateTime())

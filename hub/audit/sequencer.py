@@ -2,7 +2,8 @@
 
 Writers never wait on each other for a number: an event is written with its transaction and
 numbered later, by one sequencer at a time (a PostgreSQL advisory lock; the write lock on
-SQLite), which appends leaves and never touches an event. On PostgreSQL it takes only events
+SQLite), which appends leaves, and the tree's nodes they complete (hub.audit.tree), and never
+touches an event. On PostgreSQL it takes only events
 whose transaction is older than every transaction still running
 (``pg_snapshot_xmin(pg_current_snapshot())``): an event of a transaction still open is never
 passed over, so the order of the leaves is one in which every event had committed.
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.audit.canonical import GENESIS, canonical, chain_hash, leaf_hash
 from hub.audit.ledger import document
 from hub.audit.models import AuditEvent, AuditLeaf
+from hub.audit.tree import frontier
 from hub.types import utcnow
 
 log = structlog.get_logger("hub.audit")
@@ -79,9 +81,11 @@ async def sequence(session: AsyncSession, floor: Floor | None = None) -> tuple[i
         waiting = waiting.where(AuditEvent.id >= floor.value)
     events = (await session.scalars(waiting.order_by(AuditEvent.id).limit(BATCH))).all()
     now = utcnow()
+    tree = await frontier(session, number if events else 0)
     for event in events:
         leaf = leaf_hash(canonical(document(event)))
         chain = chain_hash(chain, leaf)
+        session.add_all(tree.append(leaf))
         session.add(
             AuditLeaf(
                 leaf_number=number,

@@ -16,6 +16,8 @@ class KeyPurpose(enum.StrEnum):
     """What a key is used for; each purpose has its own rotation."""
 
     TOKEN_SIGNING = "TOKEN_SIGNING"
+    AUDIT_SIGNING = "AUDIT_SIGNING"
+    """Signs the audit log's tree heads (Ed25519, hub.audit.heads)."""
 
 
 class ServerKey(Base):

@@ -1,21 +1,26 @@
 """The one place that holds the hub's keys: it makes, rotates, publishes and opens them.
 
 Private keys are sealed by the vault before they reach the database; public keys are
-stored as JWKs, ready to publish. Token signing is the first purpose; the audit ledger and
-connector secrets will keep their keys here too.
+stored as JWKs, ready to publish. Tokens are signed with RSA keys; the audit log's tree heads
+with Ed25519 keys, which never retire (old heads must stay verifiable), named after the log
+when they are made; connector secrets will keep their keys here too.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from joserfc.jwk import RSAKey
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.audit.notes import key_id, public_bytes
 from hub.errors import Conflict, NotFound
 from hub.integrity import flush
 from hub.keys.models import KeyPurpose, ServerKey
@@ -38,14 +43,19 @@ class SigningKey:
     key: RSAKey
 
 
-async def token_keys(session: AsyncSession) -> list[ServerKey]:
-    """Every token-signing key the hub has held, oldest first."""
+async def keys_for(session: AsyncSession, purpose: KeyPurpose) -> list[ServerKey]:
+    """Every key of ``purpose`` the hub has held, oldest first."""
     found = await session.scalars(
         select(ServerKey)
-        .where(ServerKey.purpose == KeyPurpose.TOKEN_SIGNING)
+        .where(ServerKey.purpose == purpose)
         .order_by(ServerKey.signs_from, ServerKey.kid)
     )
     return list(found)
+
+
+async def token_keys(session: AsyncSession) -> list[ServerKey]:
+    """Every token-signing key the hub has held, oldest first."""
+    return await keys_for(session, KeyPurpose.TOKEN_SIGNING)
 
 
 async def published_token_jwks(session: AsyncSession, now: datetime) -> list[dict[str, Any]]:
@@ -140,3 +150,69 @@ def _new_key(vault: Vault, now: datetime, signs_from: datetime) -> ServerKey:
         created_at=now,
         signs_from=signs_from,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class HeadSigner:
+    """An opened audit key: its name (the log's origin) and private half."""
+
+    kid: str
+    name: str
+    key: Ed25519PrivateKey
+
+
+def audit_public_key(key: ServerKey) -> tuple[str, bytes]:
+    """The name and the raw public key of an audit signing key."""
+    name = key.kid.rpartition("+")[0]
+    x = json.loads(key.public_jwk)["x"]
+    return name, base64.urlsafe_b64decode(x + "=" * (-len(x) % 4))
+
+
+async def log_name(session: AsyncSession, default: str) -> str:
+    """The audit log's name (its heads' origin): its first key's, fixed when that key was
+    made; ``default`` before there is one."""
+    keys = await keys_for(session, KeyPurpose.AUDIT_SIGNING)
+    return audit_public_key(keys[0])[0] if keys else default
+
+
+async def add_audit_key(
+    session: AsyncSession, vault: Vault, now: datetime, default_name: str
+) -> ServerKey:
+    """A new audit signing key, signing from ``now``, named after the log (``default_name``
+    for its first key). The older keys stay, so the heads they signed can still be checked."""
+    name = await log_name(session, default_name)
+    private = Ed25519PrivateKey.generate()
+    public = public_bytes(private.public_key())
+    raw = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    x = base64.urlsafe_b64encode(public).rstrip(b"=").decode("ascii")
+    key = ServerKey(
+        kid=f"{name}+{key_id(name, public).hex()}",
+        purpose=KeyPurpose.AUDIT_SIGNING,
+        algorithm="Ed25519",
+        public_jwk=json.dumps({"crv": "Ed25519", "kty": "OKP", "x": x}, sort_keys=True),
+        private_key=vault.seal(raw),
+        created_at=now,
+        signs_from=now,
+    )
+    session.add(key)
+    await flush(session)
+    return key
+
+
+async def ensure_audit_key(
+    session: AsyncSession, vault: Vault, now: datetime, name: str
+) -> ServerKey | None:
+    """A first audit signing key when the hub has none; None when it has one."""
+    if signing_key(await keys_for(session, KeyPurpose.AUDIT_SIGNING), now) is not None:
+        return None
+    return await add_audit_key(session, vault, now, name)
+
+
+async def open_audit_key(session: AsyncSession, vault: Vault, now: datetime) -> HeadSigner | None:
+    """The audit key that signs at ``now``, opened; None when the hub has none."""
+    current = signing_key(await keys_for(session, KeyPurpose.AUDIT_SIGNING), now)
+    if current is None:
+        return None
+    raw = vault.open(current.private_key, what=f"audit key {current.kid}")
+    name, _ = audit_public_key(current)
+    return HeadSigner(current.kid, name, Ed25519PrivateKey.from_private_bytes(raw))

@@ -1,0 +1,87 @@
+"""Signed tree heads: the log's size and root, signed with the hub's audit key, kept in
+``audit_tree_heads`` and sent to the export targets (docs/audit.md).
+
+``p2c-hub serve`` signs one every ``HUB_AUDIT_HEAD_INTERVAL_SECONDS`` when the log has grown
+(``run``); ``p2c-hub audit head`` signs one at once. One signer at a time: a PostgreSQL
+advisory lock, SQLite's write lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from contextlib import suppress
+from datetime import datetime
+
+import structlog
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.audit.delivery import Sessions, Target, deliver_pending
+from hub.audit.models import TreeHead
+from hub.audit.notes import Checkpoint, sign
+from hub.audit.tree import root_at, tree_size
+from hub.keys.service import open_audit_key
+from hub.keys.vault import Vault
+from hub.types import utcnow
+
+log = structlog.get_logger("hub.audit")
+
+LOCK = 0x50324348  # "P2CH": one signer at a time on PostgreSQL
+
+
+async def newest_head(session: AsyncSession, size: int | None = None) -> TreeHead | None:
+    """The newest head (of ``size`` leaves, when given)."""
+    query = select(TreeHead).order_by(TreeHead.id.desc()).limit(1)
+    if size is not None:
+        query = query.where(TreeHead.tree_size == size)
+    return await session.scalar(query)
+
+
+async def sign_head(session: AsyncSession, vault: Vault, now: datetime) -> TreeHead | None:
+    """Sign a head of the log as it stands, unless the newest head has its size already (then
+    that one stands); None when the hub has no audit key (p2c-hub keys init makes one)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(LOCK)))
+    size = await tree_size(session)
+    newest = await newest_head(session)
+    if newest is not None and newest.tree_size == size:
+        return newest
+    signer = await open_audit_key(session, vault, now)
+    if signer is None:
+        return None
+    checkpoint = Checkpoint(signer.name, size, await root_at(session, size), now)
+    head = TreeHead(
+        tree_size=size,
+        root_hash=checkpoint.root_hash.hex(),
+        signed_at=checkpoint.time.replace(microsecond=0),
+        key_id=signer.kid,
+        note=sign(checkpoint, signer.name, signer.key),
+    )
+    session.add(head)
+    await session.flush()
+    return head
+
+
+async def run(
+    sessions: Sessions,
+    vault: Vault,
+    targets: Sequence[Target],
+    interval: float,
+    stop: asyncio.Event,
+) -> None:
+    """Sign a head and deliver what is pending every ``interval`` seconds until ``stop``."""
+    warned = False
+    while not stop.is_set():
+        try:
+            async with sessions() as session:
+                head = await sign_head(session, vault, utcnow())
+                await session.commit()
+            if head is None and not warned:
+                log.warning("audit.no_signing_key", hint="run p2c-hub keys init")
+            warned = head is None
+            await deliver_pending(sessions, targets)
+        except Exception as error:  # the database is away: try again at the next turn
+            log.warning("audit.head_failed", error=str(error))
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
