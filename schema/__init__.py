@@ -22,6 +22,7 @@ from strawberry.types import ExecutionContext, Info
 
 from hub.budget import CostBudget
 from hub.errors import InvalidInput
+from schema.audit import AuditQueries
 from schema.auth import RefuseUnauthenticated
 from schema.countries import Country, CountryQueries
 from schema.debug import QueryStats
@@ -62,6 +63,7 @@ class Query(
     StatsQueries,
     RateLimitQueries,
     ViewerQueries,
+    AuditQueries,
 ):
     pass
 

@@ -1,6 +1,7 @@
 """Dataloaders: one per relation, each a single statement per batch, results in key order.
 
-Every loader reads through ``hub`` query functions, which apply the visibility rule.
+Every loader reads through ``hub`` query functions, which apply the visibility rule; the audit
+trail's loaders are used only once the caller's ``audit:read`` scope has been checked.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
+from hub.audit.queries import EndorsementStep, Logged, events_by_id, steps_by_event
 from hub.countries.models import Country, CountryGroup
 from hub.countries.queries import CountryTotals, countries_by_code, totals_by_country
 from hub.countries.service import groups_of
@@ -127,6 +129,10 @@ class Loaders:
         )
         self.country_groups: DataLoader[tuple[str, date], set[CountryGroup]] = self._make(
             self._groups_on, set()
+        )
+        self.audit_event: DataLoader[int, Logged | None] = self._make(events_by_id, None)
+        self.endorsement_step: DataLoader[int, EndorsementStep | None] = self._make(
+            steps_by_event, None
         )
 
     def _make(

@@ -1,4 +1,5 @@
-"""``node`` and ``nodes``: any pledge, organisation or country by its global id."""
+"""``node`` and ``nodes``: any pledge, organisation or country by its global id (and, for
+auditors, any audit event or endorsement step)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from strawberry import relay
 
 from hub.errors import InvalidInput
 from hub.pagination import MAX_PAGE_SIZE
+from schema.audit import AuditEvent, EndorsementStep
 from schema.context import Info
 from schema.countries import Country
 from schema.organisations import Endorsement, Organisation
@@ -23,6 +25,8 @@ NODE_TYPES: dict[str, Any] = {
     "Endorsement": Endorsement,
     "ProgressReport": ProgressReport,
     "Target": Target,
+    "AuditEvent": AuditEvent,
+    "EndorsementStep": EndorsementStep,
 }
 
 
