@@ -69,6 +69,7 @@ lint: $(VENV)/.installed-test
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
+	$(BIN)/mypy tools bench
 
 pytest: $(VENV)/.installed-test $(GRAPHIQL_ASSETS) $(FEDERATION_PEERS) browser
 	$(BIN)/pytest -n 2

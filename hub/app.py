@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import hmac
 import re
+import signal
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
@@ -205,7 +207,7 @@ def create_app(settings: Settings) -> Starlette:
         app.state.session_factory = session_factory
         app.state.migration_head = head_revision()
         app.state.broker, app.state.listener = broker, listener
-        stopping = asyncio.Event()
+        stopping, asked = asyncio.Event(), asyncio.Event()
         sequencing = asyncio.create_task(sequencer.run(session_factory, stopping))
         signing = asyncio.create_task(
             heads.run(
@@ -214,8 +216,13 @@ def create_app(settings: Settings) -> Starlette:
                 head_targets,
                 settings.audit_head_interval_seconds,
                 stopping,
+                asked,
             )
         )
+        loop = asyncio.get_running_loop()
+        on_signals = threading.current_thread() is threading.main_thread()
+        if on_signals:  # kill -USR1: sign a head now
+            loop.add_signal_handler(signal.SIGUSR1, asked.set)
         if not head_targets:
             log.warning("audit.heads_not_exported", hint="set HUB_AUDIT_HEADS_FILE or _URL")
         listening = asyncio.create_task(listener.run()) if listener is not None else None
@@ -224,6 +231,8 @@ def create_app(settings: Settings) -> Starlette:
                 await listener.started(LISTEN_WAIT)
             yield
         finally:
+            if on_signals:
+                loop.remove_signal_handler(signal.SIGUSR1)
             stopping.set()
             with suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.gather(sequencing, signing), STOP_WAIT)

@@ -33,7 +33,7 @@ from hub.audit.ledger import Trail, changes_between, record, record_change, snap
 from hub.audit.models import TreeHead
 from hub.audit.notes import verifier_key
 from hub.audit.tree import tree_size
-from hub.audit.verify import Head, Verdict, kept_heads, verify
+from hub.audit.verify import Kept, Verdict, kept_heads, verify
 from hub.auth.clients import (
     Credentials,
     create_client,
@@ -727,12 +727,13 @@ def audit_verify(kept_files: tuple[Path, ...]) -> None:
     files = list(kept_files)
     if settings.audit_heads_file is not None and settings.audit_heads_file.exists():
         files.append(settings.audit_heads_file)
-    kept: list[Head] = []
+    kept = Kept()
     for path in files:
         try:
-            kept += kept_heads(path.read_text(encoding="utf-8").splitlines(), str(path))
+            with path.open(encoding="utf-8", newline="\n") as lines:  # LF ends a line, only
+                kept_heads(lines, str(path), into=kept)
         except (OSError, UnicodeDecodeError, ValueError) as error:
-            raise click.ClickException(f"{path}: {error}") from None
+            raise click.BadParameter(str(error), param_hint="--kept") from None
     verdict: Verdict = _in_transaction(lambda session: verify(session, kept), read_only=True)
     if verdict.problem is not None:
         click.echo(f"the audit log does not hold: {verdict.problem}", err=True)
@@ -816,6 +817,8 @@ def audit_export(target: Path) -> None:
     """Write the log's events and every signed tree head as JSON lines, from one snapshot,
     for an auditor's tools (tools/verify_audit.py)."""
     settings = _settings()
+    if not target.parent.is_dir():
+        raise click.BadParameter(f"{target.parent} is not a directory", param_hint="--to")
     partial = target.with_name(f".{target.name}.partial")
 
     async def written(session: AsyncSession) -> Exported:

@@ -78,7 +78,7 @@ class Ledger:
 
     async def hub_says(self) -> str | None:
         """What ``audit verify`` says, with the heads the auditor kept."""
-        lines = self.heads.read_text(encoding="utf-8").splitlines()
+        lines = self.heads.read_text(encoding="utf-8").split("\n")
         async with self.sessions() as session:
             return (await verify(session, kept_heads(lines, str(self.heads)))).problem
 
@@ -149,7 +149,7 @@ async def test_an_untouched_log_holds_for_both(ledger: Ledger) -> None:
     checked = await ledger.verifier_says()
     assert checked.returncode == 0, checked.stdout + checked.stderr
     async with ledger.sessions() as session:
-        verdict = await verify(session, kept_heads(ledger.heads.read_text().splitlines(), "f"))
+        verdict = await verify(session, kept_heads(ledger.heads.read_text().split("\n"), "f"))
     assert (verdict.leaves, verdict.heads, verdict.kept) == (13, 2, 2)
 
 

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -63,6 +64,13 @@ def migrate(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 @contextmanager
 def serving(env: dict[str, str], log: Path) -> Iterator[str]:
     """Run ``p2c-hub serve`` until its readiness probe answers; yields the base URL."""
+    with served(env, log) as (base, _):
+        yield base
+
+
+@contextmanager
+def served(env: dict[str, str], log: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``serving``, with the process too."""
     base = f"http://127.0.0.1:{env['HUB_PORT']}"
     with log.open("w") as out:
         process = subprocess.Popen([*P2C_HUB, "serve"], env=env, stdout=out, stderr=out)
@@ -77,7 +85,7 @@ def serving(env: dict[str, str], log: Path) -> Iterator[str]:
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"the hub did not become ready:\n{log.read_text()}")
             time.sleep(0.1)
-        yield base
+        yield base, process
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -215,6 +223,38 @@ def test_migrations_run_as_the_owner_and_the_hub_serves_as_a_lesser_role(
     for statement in ("UPDATE audit_tree_heads SET tree_size = 0", "DELETE FROM audit_nodes"):
         with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied"):
             run_sql(serving_url, statement)
+
+
+def test_serve_signs_a_head_on_its_schedule_and_when_asked(tmp_path: Path) -> None:
+    """A head at start, then none for an hour unless asked: SIGUSR1 signs one at once."""
+    heads = tmp_path / "heads.jsonl"
+    env = hub_env(
+        port=str(free_port()),
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}",
+        key_encryption_keys=hub({}, "keys", "generate-encryption-key").stdout.strip(),
+        audit_heads_file=str(heads),
+        audit_head_interval_seconds="3600",
+    )
+    for command in (["migrate"], ["keys", "init"], ["audit", "sequence"]):
+        assert hub(env, *command).returncode == 0
+
+    def sizes() -> list[int]:
+        lines = heads.read_text().splitlines() if heads.exists() else []
+        return [int(json.loads(line)["note"].split("\n")[1]) for line in lines]
+
+    def eventually(wanted: list[int]) -> None:
+        deadline = time.monotonic() + 15
+        while sizes() != wanted:
+            assert time.monotonic() < deadline, f"heads of {sizes()}, not {wanted}"
+            time.sleep(0.1)
+
+    with served(env, tmp_path / "serve.log") as (_, process):
+        eventually([2])  # the two keys' events, signed at start
+        assert hub(env, "members", "add", "--name", "Asked Org", "--type", "MEDIA").returncode == 0
+        time.sleep(1.5)  # sequenced within a second; no head before the hour is up
+        assert sizes() == [2]
+        process.send_signal(signal.SIGUSR1)
+        eventually([2, 3])
 
 
 def run_sql(url: str, statement: str) -> None:

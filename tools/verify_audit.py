@@ -95,7 +95,7 @@ ED25519_SIGNATURE_SIZE = 64
 ED25519_PUBLIC_KEY_SIZE = 32
 
 _ORIGIN = re.compile(r"[\x21-\x2a\x2c-\x7e]+")  # printable ASCII, no space, no "+"
-_SIZE = re.compile(r"0|[1-9][0-9]*")
+_SIZE = re.compile(r"0|[1-9][0-9]{0,18}")  # a tree size fits in 63 bits
 _TIME_LINE = re.compile(r"time ([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)")
 _HEX_HASH = re.compile(r"[0-9a-f]{64}")
 _KEY_ID_HEX = re.compile(r"[0-9a-f]{8}")

@@ -24,6 +24,9 @@ from hub.types import utcnow
 log = structlog.get_logger("hub.audit")
 
 HTTP_SECONDS = 10.0
+"""The longest a target may take to take a head, answer included."""
+MAX_LINE = 64 * 1024
+"""Longer than any head's line: how far back an unfinished line is looked for."""
 
 
 class DeliveryFailed(Exception):
@@ -58,8 +61,17 @@ class FileTarget:
         await asyncio.to_thread(self._append, line)
 
     def _append(self, line: bytes) -> None:
+        """Append ``line``; a line an earlier attempt left unfinished (a full disk, a crash) is
+        cut off first, since it was never counted as delivered and would spoil the file."""
         try:
-            with self.path.open("ab") as out:
+            with self.path.open("ab+") as out:
+                out.seek(0, os.SEEK_END)
+                end = out.tell()
+                if end:
+                    out.seek(max(0, end - MAX_LINE))
+                    tail = out.read()
+                    if not tail.endswith(b"\n"):
+                        out.truncate(end - len(tail) + tail.rfind(b"\n") + 1)
                 out.write(line)
                 out.flush()
                 os.fsync(out.fileno())
@@ -84,10 +96,11 @@ class HttpTarget:
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         try:
-            answer = await self.client.post(
-                self.url, content=line, headers=headers, timeout=HTTP_SECONDS
-            )
-        except httpx.HTTPError as error:
+            async with asyncio.timeout(HTTP_SECONDS):
+                answer = await self.client.post(
+                    self.url, content=line, headers=headers, timeout=HTTP_SECONDS
+                )
+        except (httpx.HTTPError, TimeoutError) as error:
             raise DeliveryFailed(f"{self.url}: {error!r}") from None
         if not answer.is_success:
             raise DeliveryFailed(f"{self.url} answered {answer.status_code}")

@@ -1,16 +1,15 @@
 """Signed tree heads: the log's size and root, signed with the hub's audit key, kept in
 ``audit_tree_heads`` and sent to the export targets (docs/audit.md).
 
-``p2c-hub serve`` signs one every ``HUB_AUDIT_HEAD_INTERVAL_SECONDS`` when the log has grown
-(``run``); ``p2c-hub audit head`` signs one at once. One signer at a time: a PostgreSQL
-advisory lock, SQLite's write lock.
+``p2c-hub serve`` signs one every ``HUB_AUDIT_HEAD_INTERVAL_SECONDS`` when the log has grown,
+and when asked with SIGUSR1 (``run``); ``p2c-hub audit head`` signs one at once. One signer
+at a time: a PostgreSQL advisory lock, SQLite's write lock.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from contextlib import suppress
 from datetime import datetime
 
 import structlog
@@ -19,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit.delivery import Sessions, Target, deliver_pending
 from hub.audit.models import TreeHead
-from hub.audit.notes import Checkpoint, sign
+from hub.audit.notes import Checkpoint, read, sign
 from hub.audit.tree import root_at, tree_size
+from hub.errors import HubError
 from hub.keys.service import open_audit_key
 from hub.keys.vault import Vault
 from hub.types import utcnow
@@ -50,6 +50,8 @@ async def sign_head(session: AsyncSession, vault: Vault, now: datetime) -> TreeH
     signer = await open_audit_key(session, vault, now)
     if signer is None:
         return None
+    if newest is not None:
+        await _extends(session, newest, size)
     checkpoint = Checkpoint(signer.name, size, await root_at(session, size), now)
     head = TreeHead(
         tree_size=size,
@@ -63,14 +65,29 @@ async def sign_head(session: AsyncSession, vault: Vault, now: datetime) -> TreeH
     return head
 
 
+async def _extends(session: AsyncSession, newest: TreeHead, size: int) -> None:
+    """Refuse to sign a log that does not extend the newest head: the hub never attests a log
+    that lost or changed what it attested before (someone changed the database)."""
+    signed, _, _ = read(newest.note)
+    if size < signed.tree_size or await root_at(session, signed.tree_size) != signed.root_hash:
+        raise HubError(
+            f"the log no longer extends tree head {newest.id} ({signed.tree_size} leaves): it "
+            "was changed in the database; no head is signed (run p2c-hub audit verify)",
+            code="LOG_NOT_EXTENDED",
+        )
+
+
 async def run(
     sessions: Sessions,
     vault: Vault,
     targets: Sequence[Target],
     interval: float,
     stop: asyncio.Event,
+    asked: asyncio.Event | None = None,
 ) -> None:
-    """Sign a head and deliver what is pending every ``interval`` seconds until ``stop``."""
+    """Sign a head and deliver what is pending every ``interval`` seconds, and at once when
+    ``asked`` is set (serve sets it on SIGUSR1), until ``stop``."""
+    asked = asked if asked is not None else asyncio.Event()
     warned = False
     while not stop.is_set():
         try:
@@ -80,8 +97,24 @@ async def run(
             if head is None and not warned:
                 log.warning("audit.no_signing_key", hint="run p2c-hub keys init")
             warned = head is None
-            await deliver_pending(sessions, targets)
+        except HubError as error:
+            log.error("audit.head_refused", error=error.message, code=error.code)
         except Exception as error:  # the database is away: try again at the next turn
             log.warning("audit.head_failed", error=str(error))
-        with suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval)
+        try:  # heads signed before still go, whatever became of this turn's
+            await deliver_pending(sessions, targets)
+        except Exception as error:
+            log.warning("audit.heads_not_delivered", error=str(error))
+        await _pause(interval, stop, asked)
+
+
+async def _pause(interval: float, *events: asyncio.Event) -> None:
+    """Wait ``interval`` seconds, or until one of ``events`` is set; clear the others'."""
+    waiting = [asyncio.create_task(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiting, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in waiting:
+            task.cancel()
+    for event in events[1:]:
+        event.clear()

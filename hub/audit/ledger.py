@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import inspect, literal_column
@@ -86,6 +87,20 @@ def changes_between(before: Mapping[str, Any] | None, after: Mapping[str, Any]) 
     }
 
 
+def _changes(text: str) -> Any:
+    """An event's changes as written; text that is not canonical JSON (changed in the
+    database: a float, a NaN, a broken document) stays text, so that the event's hashes no
+    longer match and verification names it, rather than failing on it."""
+
+    def refuse(constant: str) -> Any:
+        raise ValueError(constant)
+
+    try:
+        return json.loads(text, parse_float=Decimal, parse_constant=refuse)
+    except (ValueError, RecursionError):
+        return text
+
+
 def document(event: AuditEvent) -> dict[str, Any]:
     """What an event's canonical form is made of (see the README's "The audit ledger")."""
     return {
@@ -98,7 +113,7 @@ def document(event: AuditEvent) -> dict[str, Any]:
             "operator": event.actor_operator,
             "sync_run_id": event.sync_run_id,
         },
-        "changes": json.loads(event.changes),
+        "changes": _changes(event.changes),
         "entity": {"id": event.entity_id, "type": event.entity_type},
         "idempotency_key": event.idempotency_key,
         "request_id": event.request_id,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import structlog
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +23,8 @@ from hub.audit.merkle import (
 )
 from hub.audit.models import AuditEvent, AuditLeaf, AuditNode
 from hub.errors import Conflict, HubError, InvalidInput, NotFound
+
+log = structlog.get_logger("hub.audit")
 
 
 def address(span: Span) -> tuple[int, int]:
@@ -66,12 +69,49 @@ async def tree_size(session: AsyncSession) -> int:
 
 
 async def frontier(session: AsyncSession, size: int) -> Frontier:
+    """The frontier of the first ``size`` leaves, for the sequencer. Leaves appended without
+    their subtrees (by a hub of the release before them, still serving while the database was
+    migrated) get them now: from the last leaf the stored subtrees cover, to ``size``."""
     parts = complete_parts(Span(0, size))
-    found = await _complete_hashes(session, parts)
-    return Frontier([(part, found[part]) for part in parts])
+    found = await _stored_hashes(session, parts)
+    if len(found) == len(parts):
+        return Frontier([(part, found[part]) for part in parts])
+    ends = await session.execute(
+        select(AuditNode.level, func.max(AuditNode.index)).group_by(AuditNode.level)
+    )
+    covered = max(((index + 1) << level for level, index in ends), default=0)
+    start = complete_parts(Span(0, covered))
+    stored = await _complete_hashes(session, start)
+    tree = Frontier([(part, stored[part]) for part in start])
+    leaves = await session.scalars(
+        select(AuditLeaf.leaf_hash)
+        .where(AuditLeaf.leaf_number >= covered, AuditLeaf.leaf_number < size)
+        .order_by(AuditLeaf.leaf_number)
+    )
+    for leaf in leaves:
+        session.add_all(tree.append(bytes.fromhex(leaf)))
+    if tree.size != size:
+        raise HubError(f"the log lacks leaves between {covered} and {size}", code="TREE_INCOMPLETE")
+    log.warning("audit.subtrees_added", first_leaf=covered, last_leaf=size - 1)
+    return tree
 
 
 async def _complete_hashes(session: AsyncSession, parts: Iterable[Span]) -> dict[Span, bytes]:
+    """The hashes of complete subtrees, every one of them or ``TREE_INCOMPLETE``."""
+    wanted = set(parts)
+    found = await _stored_hashes(session, wanted)
+    if len(found) != len(wanted):
+        missing = sorted(wanted - set(found))[0]
+        raise HubError(
+            f"the log's tree lacks leaves {missing.start} to {missing.end - 1}: run p2c-hub "
+            "audit verify",
+            code="TREE_INCOMPLETE",
+        )
+    return found
+
+
+async def _stored_hashes(session: AsyncSession, parts: Iterable[Span]) -> dict[Span, bytes]:
+    """The hashes of those complete subtrees the store holds."""
     wanted = set(parts)
     leaves = {part.start: part for part in wanted if part.size == 1}
     nodes = {address(part): part for part in wanted if part.size > 1}
@@ -90,13 +130,6 @@ async def _complete_hashes(session: AsyncSession, parts: Iterable[Span]) -> dict
             )
         )
         found |= {nodes[(level, index)]: bytes.fromhex(digest) for level, index, digest in stored}
-    if len(found) != len(wanted):
-        missing = sorted(wanted - set(found))[0]
-        raise HubError(
-            f"the log's tree lacks leaves {missing.start} to {missing.end - 1}: run p2c-hub "
-            "audit verify",
-            code="TREE_INCOMPLETE",
-        )
     return found
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 
 from sqlalchemy import and_, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,27 +52,47 @@ class Head:
     note: str
 
 
-def kept_heads(lines: Iterable[str], source: str) -> list[Head]:
-    """The heads in a file of JSON lines (an export target's file, or an export); a line that
-    is not JSON, or a head line without its note, is named in a ``ValueError``."""
-    found = []
+@dataclass
+class Kept:
+    """What an auditor kept outside the database: heads (from an export target or an export)
+    and the leaves of earlier exports, by number, with where each was read."""
+
+    heads: list[Head] = field(default_factory=list)
+    leaves: dict[int, tuple[bytes, str]] = field(default_factory=dict)
+
+
+def kept_heads(lines: Iterable[str], source: str, into: Kept | None = None) -> Kept:
+    """The heads and leaves in a file of JSON lines (an export target's file, or an export),
+    added to ``into``; a line that is none of the export's is named in a ``ValueError``.
+    A kept leaf counts as what its event's canonical form hashes to."""
+    kept = into if into is not None else Kept()
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
+        where = f"line {number} of {source}"
         try:
-            entry = json.loads(line)
-        except ValueError:
-            raise ValueError(f"line {number} of {source} is not JSON") from None
-        if isinstance(entry, dict) and entry.get("type") == "head":
-            if not isinstance(entry.get("note"), str):
-                raise ValueError(f"line {number} of {source} is a head without its note")
-            found.append(Head(f"kept head (line {number} of {source})", entry["note"]))
-    return found
+            entry = json.loads(line, parse_float=Decimal)
+        except (ValueError, RecursionError):
+            raise ValueError(f"{where} is not JSON") from None
+        kind = entry.get("type") if isinstance(entry, dict) else None
+        if kind == "head" and isinstance(entry.get("note"), str):
+            kept.heads.append(Head(f"kept head ({where})", entry["note"]))
+        elif kind == "event" and isinstance(entry.get("leaf"), int):
+            try:
+                form = canonical(entry["event"])
+            except (KeyError, TypeError):
+                raise ValueError(f"{where} is an event line without its event") from None
+            kept.leaves[entry["leaf"]] = (leaf_hash(form), where)
+        elif kind != "log":
+            raise ValueError(f"{where} is not a line of an export or of a heads file")
+    return kept
 
 
-async def verify(session: AsyncSession, kept: Iterable[Head] = ()) -> Verdict:
-    """Check the whole log, leaf by leaf, then its subtrees, the events not yet sequenced, and
-    the heads; call it on a new session (it reads one snapshot)."""
+async def verify(session: AsyncSession, kept: Kept | None = None) -> Verdict:
+    """Check the whole log, leaf by leaf (and against the leaves of earlier exports), then its
+    heads, the events not yet sequenced, and its subtrees; call it on a new session (it reads
+    one snapshot)."""
+    kept = kept if kept is not None else Kept()
     await one_snapshot(session)
     stored = [
         Head(f"head {head_id}", note)
@@ -79,7 +100,7 @@ async def verify(session: AsyncSession, kept: Iterable[Head] = ()) -> Verdict:
             select(TreeHead.id, TreeHead.note).order_by(TreeHead.id)
         )
     ]
-    heads = [*stored, *kept]
+    heads = [*stored, *kept.heads]
     checkpoints = []
     for head in heads:
         try:
@@ -116,16 +137,29 @@ async def verify(session: AsyncSession, kept: Iterable[Head] = ()) -> Verdict:
         chain = chain_hash(chain, bytes.fromhex(leaf.leaf_hash))
         if chain.hex() != leaf.chain_hash:
             return Verdict(expected, 0, f"{where} breaks the chain: a leaf before it was changed")
+        earlier = kept.leaves.get(leaf.leaf_number)
+        if earlier is not None and earlier[0].hex() != leaf.leaf_hash:
+            return Verdict(
+                expected, 0, f"{where} (event {event.id}) is not the leaf {earlier[1]} holds"
+            )
         expected += 1
         tree.append(bytes.fromhex(leaf.leaf_hash))
         if expected in wanted:
             roots[expected] = tree.root()
+    beyond = [number for number in kept.leaves if number >= expected]
+    if beyond:
+        return Verdict(
+            expected,
+            0,
+            f"the log holds {expected} leaves, but {kept.leaves[min(beyond)][1]} holds leaf "
+            f"{min(beyond)}: it was truncated",
+        )
     problem = await _heads(session, zip(heads, checkpoints, strict=True), roots, expected)
     if problem is not None:
         return Verdict(expected, 0, problem)
     waiting, problem = await _waiting(session)
     problem = problem or await _subtrees(session, expected)
-    return Verdict(expected, waiting, problem, len(stored), len(heads) - len(stored))
+    return Verdict(expected, waiting, problem, len(stored), len(kept.heads))
 
 
 async def _subtrees(session: AsyncSession, size: int) -> str | None:

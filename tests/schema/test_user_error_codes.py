@@ -20,6 +20,7 @@ NOT_USER_ERRORS = {
     "INVALID_CURSOR", "PAGE_SIZE_REQUIRED", "PAGE_SIZE_OUT_OF_RANGE", "GROUP_REQUIRED",  # queries
     "SINCE_TOO_OLD", "SINCE_IN_FUTURE", "SUBSCRIPTION_LIMIT",  # subscriptions
     "NOT_SEQUENCED", "NOT_IN_TREE", "NOT_A_TREE_SIZE", "TREE_INCOMPLETE",  # audit proofs
+    "LOG_NOT_EXTENDED",  # the head signer, refusing a log that was changed
     "CONFLICT", "INVALID",  # defaults of Conflict and HubError, which rules always replace
 }  # fmt: skip
 

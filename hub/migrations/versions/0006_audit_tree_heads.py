@@ -127,6 +127,7 @@ def _purposes(purposes: Sequence[str]) -> None:
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM server_keys WHERE purpose = 'AUDIT_SIGNING'")  # their heads go too
     _purposes(PURPOSES[:1])
     op.drop_table("audit_head_deliveries")
     op.drop_index(op.f("ix_audit_tree_heads_tree_size"), table_name="audit_tree_heads")
