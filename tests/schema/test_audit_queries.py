@@ -64,7 +64,12 @@ async def _idle_sequencer(session_factory: object, stop: asyncio.Event) -> None:
 
 
 async def _idle_signer(
-    sessions: object, vault: object, targets: object, interval: float, stop: asyncio.Event
+    sessions: object,
+    vault: object,
+    targets: object,
+    interval: float,
+    stop: asyncio.Event,
+    asked: asyncio.Event | None = None,
 ) -> None:
     await stop.wait()
 
