@@ -233,6 +233,7 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             if on_signals:
                 loop.remove_signal_handler(signal.SIGUSR1)
+                signal.signal(signal.SIGUSR1, signal.SIG_IGN)  # not fatal while stopping
             stopping.set()
             with suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.gather(sequencing, signing), STOP_WAIT)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
+import signal
 import sys
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from datetime import timedelta
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -179,6 +181,7 @@ def serve() -> None:
 
     settings = _settings()
     configure_logging(settings.log_level)
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)  # until the hub listens for it (a tree head)
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
@@ -724,16 +727,16 @@ def audit_verify(kept_files: tuple[Path, ...]) -> None:
     """Recompute the log, its tree and its heads from the database, and check the heads kept
     outside it; exit 0 only when everything holds."""
     settings = _settings()
-    files = list(kept_files)
+    files = [(path, "--kept") for path in kept_files]
     if settings.audit_heads_file is not None and settings.audit_heads_file.exists():
-        files.append(settings.audit_heads_file)
+        files.append((settings.audit_heads_file, "HUB_AUDIT_HEADS_FILE"))
     kept = Kept()
-    for path in files:
+    for path, given in files:
         try:
             with path.open(encoding="utf-8", newline="\n") as lines:  # LF ends a line, only
                 kept_heads(lines, str(path), into=kept)
         except (OSError, UnicodeDecodeError, ValueError) as error:
-            raise click.BadParameter(str(error), param_hint="--kept") from None
+            raise click.BadParameter(str(error), param_hint=given) from None
     verdict: Verdict = _in_transaction(lambda session: verify(session, kept), read_only=True)
     if verdict.problem is not None:
         click.echo(f"the audit log does not hold: {verdict.problem}", err=True)
@@ -825,15 +828,21 @@ def audit_export(target: Path) -> None:
         await one_snapshot(session)  # before the first read: the count and the export agree
         origin = await log_name(session, settings.audit_log_name)
         events = await tree_size(session)
-        with (
-            partial.open("wb") as out,
-            click.progressbar(length=events, label="events", file=sys.stderr) as bar,
-        ):
-            return await export(session, out, origin, utcnow(), bar.update)
+        try:
+            with (
+                partial.open("wb") as out,
+                click.progressbar(length=events, label="events", file=sys.stderr) as bar,
+            ):
+                return await export(session, out, origin, utcnow(), bar.update)
+        except OSError as error:  # the file's, not the database's
+            raise click.ClickException(f"{partial}: {error.strerror or error}") from None
 
     try:
         done: Exported = _in_transaction(written, read_only=True)
         partial.replace(target)
+    except OSError as error:
+        raise click.ClickException(f"{target}: {error.strerror or error}") from None
     finally:
-        partial.unlink(missing_ok=True)
+        with suppress(OSError):
+            partial.unlink(missing_ok=True)
     click.echo(f"{done.events} events and {done.heads} tree heads written to {target}")

@@ -17,7 +17,7 @@ from hub.audit.heads import newest_head
 from hub.audit.ledger import document
 from hub.audit.models import AuditEvent as EventModel
 from hub.audit.models import TreeHead as HeadModel
-from hub.audit.notes import read
+from hub.audit.notes import NoteError, read
 from hub.audit.queries import EndorsementStep as Step
 from hub.audit.queries import (
     Logged,
@@ -28,7 +28,7 @@ from hub.audit.queries import (
 from hub.audit.tree import consistency_proof, inclusion_proof, root_at
 from hub.auth.scopes import Scope
 from hub.authorization import require_any_scope
-from hub.errors import InvalidInput
+from hub.errors import HubError, InvalidInput
 from schema.context import Info
 from schema.organisations import Organisation
 from schema.pagination import (
@@ -216,7 +216,14 @@ class TreeHead:
     @classmethod
     def from_model(cls, head: HeadModel) -> TreeHead:
         """What the signed note says (the columns beside it only find it)."""
-        checkpoint, _, signatures = read(head.note)
+        try:
+            checkpoint, _, signatures = read(head.note)
+        except NoteError as error:
+            raise HubError(
+                f"tree head {head.id} is not a signed tree head ({error}): the database was "
+                "changed",
+                code="HEAD_UNREADABLE",
+            ) from None
         return cls(
             tree_size=checkpoint.tree_size,
             root_hash=checkpoint.root_hash.hex(),
@@ -377,7 +384,7 @@ class AuditQueries:
 
     @strawberry.field(
         description="The newest signed tree head, or the newest of treeSize leaves; null when "
-        "none is signed yet (scope audit:read)."
+        "there is none (none signed yet, or none of that size) (scope audit:read)."
     )
     async def tree_head(
         self,

@@ -16,8 +16,8 @@ Usage::
 ``--key VKEY``
     A C2SP verifier key for the heads, ``name+keyid+base64(0x01 || Ed25519 public key)``, as
     ``p2c-hub audit public-key`` prints it and the coalition publishes it. ``--key @PATH`` reads
-    the key from a file. Give the option once per key (for instance the old and the new key
-    around a rotation); a head must carry a valid signature by one of them.
+    the keys in a file, one a line. Give every key (for instance the old and the new key around
+    a rotation); a head must carry a valid signature by one of them.
 
 ``--kept FILE``
     Heads you kept from earlier: an export target file (``{"type": "head", "note": ...}``
@@ -307,17 +307,20 @@ def parse_verifier_key(text: str) -> VerifierKey:
     return VerifierKey(name=name, key_id=expected, public_key=loaded, text=text)
 
 
-def load_key_argument(argument: str) -> VerifierKey:
-    """A ``--key`` value: the key itself, or ``@PATH`` of a file holding it."""
+def load_key_argument(argument: str) -> list[VerifierKey]:
+    """A ``--key`` value: the key itself, or ``@PATH`` of a file holding one key a line (as
+    ``p2c-hub audit public-key`` prints them, once a key was rotated)."""
     if argument.startswith("@"):
         path = argument[1:]
         try:
             with open(path, encoding="utf-8") as handle:
-                text = handle.read().strip()
+                lines = [line.strip() for line in handle if line.strip()]
         except (OSError, UnicodeDecodeError) as error:
             raise BadInputError(f"cannot read the key file {path}: {error}") from None
-        return parse_verifier_key(text)
-    return parse_verifier_key(argument.strip())
+        if not lines:
+            raise BadInputError(f"the key file {path} holds no key")
+        return [parse_verifier_key(line) for line in lines]
+    return [parse_verifier_key(argument.strip())]
 
 
 class NoteError(Exception):
@@ -756,7 +759,7 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help=(
             "a verifier key name+keyid+base64key (as 'p2c-hub audit public-key' prints it), or"
-            " @PATH of a file holding one; repeat for several keys"
+            " @PATH of a file holding one a line; repeat for several keys"
         ),
     )
     parser.add_argument(
@@ -784,7 +787,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     try:
-        keys = [load_key_argument(text) for text in args.key]
+        keys = [key for text in args.key for key in load_key_argument(text)]
         export = verify_export(args.export, keys)
         kept = KeptSummary()
         seen: set[str] = set()

@@ -4,13 +4,15 @@ which receive each head once it is signed, in order, at least once (docs/audit.m
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import os
+import stat
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Protocol
 
 import httpx
 import structlog
@@ -61,22 +63,35 @@ class FileTarget:
         await asyncio.to_thread(self._append, line)
 
     def _append(self, line: bytes) -> None:
-        """Append ``line``; a line an earlier attempt left unfinished (a full disk, a crash) is
-        cut off first, since it was never counted as delivered and would spoil the file."""
+        """Append ``line`` holding the file's lock (``audit head`` may deliver beside
+        ``serve``); fsync before it counts as delivered."""
         try:
-            with self.path.open("ab+") as out:
-                out.seek(0, os.SEEK_END)
-                end = out.tell()
-                if end:
-                    out.seek(max(0, end - MAX_LINE))
-                    tail = out.read()
-                    if not tail.endswith(b"\n"):
-                        out.truncate(end - len(tail) + tail.rfind(b"\n") + 1)
+            with self.path.open("ab") as out:
+                regular = stat.S_ISREG(os.fstat(out.fileno()).st_mode)  # not a pipe, a tty
+                if regular:
+                    fcntl.flock(out.fileno(), fcntl.LOCK_EX)
+                    self._cut_unfinished(out)
                 out.write(line)
                 out.flush()
-                os.fsync(out.fileno())
+                if regular:
+                    os.fsync(out.fileno())
         except OSError as error:
             raise DeliveryFailed(f"{self.path}: {error.strerror or error}") from None
+
+    def _cut_unfinished(self, out: IO[bytes]) -> None:
+        """Cut off a line an earlier attempt left unfinished (a full disk, a crash): it was
+        never counted as delivered, and would spoil the file. Skipped when the hub may append
+        to the file but not read it."""
+        size = os.fstat(out.fileno()).st_size
+        start = max(0, size - MAX_LINE)
+        try:
+            with self.path.open("rb") as reader:
+                reader.seek(start)
+                tail = reader.read(size - start)
+        except PermissionError:
+            return
+        if tail and not tail.endswith(b"\n"):
+            out.truncate(start + tail.rfind(b"\n") + 1)
 
 
 @dataclass(frozen=True, slots=True)

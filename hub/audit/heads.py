@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit.delivery import Sessions, Target, deliver_pending
 from hub.audit.models import TreeHead
-from hub.audit.notes import Checkpoint, read, sign
+from hub.audit.notes import Checkpoint, NoteError, read, sign
 from hub.audit.tree import root_at, tree_size
 from hub.errors import HubError
 from hub.keys.service import open_audit_key
@@ -68,7 +68,14 @@ async def sign_head(session: AsyncSession, vault: Vault, now: datetime) -> TreeH
 async def _extends(session: AsyncSession, newest: TreeHead, size: int) -> None:
     """Refuse to sign a log that does not extend the newest head: the hub never attests a log
     that lost or changed what it attested before (someone changed the database)."""
-    signed, _, _ = read(newest.note)
+    try:
+        signed, _, _ = read(newest.note)
+    except NoteError as error:
+        raise HubError(
+            f"tree head {newest.id} is not a signed tree head ({error}): the table was changed "
+            "in the database; no head is signed (run p2c-hub audit verify)",
+            code="LOG_NOT_EXTENDED",
+        ) from None
     if size < signed.tree_size or await root_at(session, signed.tree_size) != signed.root_hash:
         raise HubError(
             f"the log no longer extends tree head {newest.id} ({signed.tree_size} leaves): it "

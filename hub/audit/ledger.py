@@ -15,7 +15,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import inspect, literal_column
@@ -87,16 +86,16 @@ def changes_between(before: Mapping[str, Any] | None, after: Mapping[str, Any]) 
     }
 
 
-def _changes(text: str) -> Any:
+def changes_of(text: str) -> Any:
     """An event's changes as written; text that is not canonical JSON (changed in the
     database: a float, a NaN, a broken document) stays text, so that the event's hashes no
     longer match and verification names it, rather than failing on it."""
 
-    def refuse(constant: str) -> Any:
-        raise ValueError(constant)
+    def refuse(number: str) -> Any:
+        raise ValueError(f"{number} has no canonical form")
 
     try:
-        return json.loads(text, parse_float=Decimal, parse_constant=refuse)
+        return json.loads(text, parse_float=refuse, parse_constant=refuse)
     except (ValueError, RecursionError):
         return text
 
@@ -113,7 +112,7 @@ def document(event: AuditEvent) -> dict[str, Any]:
             "operator": event.actor_operator,
             "sync_run_id": event.sync_run_id,
         },
-        "changes": _changes(event.changes),
+        "changes": changes_of(event.changes),
         "entity": {"id": event.entity_id, "type": event.entity_type},
         "idempotency_key": event.idempotency_key,
         "request_id": event.request_id,

@@ -107,9 +107,9 @@ def _signature(line: str) -> Signature:
         raw = base64.b64decode(parts[2], validate=True)
     except binascii.Error:
         raise NoteError(f"{line!r} is not a signature line") from None
-    if len(raw) != 4 + 64:
-        raise NoteError(f"the signature of {parts[1]} is not an Ed25519 one")
-    return Signature(parts[1], raw[:4], raw[4:])
+    if len(raw) < 5:
+        raise NoteError(f"{line!r} is not a signature line")
+    return Signature(parts[1], raw[:4], raw[4:])  # other types (a witness's cosignature) too
 
 
 def signed_by(body: bytes, signatures: list[Signature], name: str, public: bytes) -> bool:
@@ -117,7 +117,7 @@ def signed_by(body: bytes, signatures: list[Signature], name: str, public: bytes
     wanted = key_id(name, public)
     key = Ed25519PublicKey.from_public_bytes(public)
     for found in signatures:
-        if found.name == name and found.key_id == wanted:
+        if found.name == name and found.key_id == wanted and len(found.signature) == 64:
             try:
                 key.verify(found.signature, body)
                 return True

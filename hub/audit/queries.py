@@ -3,7 +3,6 @@ pledge's terms as they stood at each step, rebuilt from the ledger itself."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.audit.ledger import changes_of
 from hub.audit.models import AuditEvent, AuditLeaf
 from hub.endorsements.models import Endorsement
 from hub.pagination import Slice, Window, window
@@ -180,7 +180,7 @@ async def _steps(session: AsyncSession, page: Sequence[Logged]) -> list[Endorsem
         )
         .order_by(AuditEvent.id)
     )
-    changes = [(event_id, int(entity), json.loads(text)) for event_id, entity, text in history]
+    changes = [(event_id, int(entity), changes_of(text)) for event_id, entity, text in history]
     steps = []
     for logged in page:
         endorsement = endorsements[int(logged.event.entity_id)]
@@ -201,7 +201,9 @@ def terms_after(changes: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """A pledge's terms after its recorded changes, in order: each field's latest value."""
     terms: dict[str, Any] = {}
     for change in changes:
+        if not isinstance(change, Mapping):
+            continue  # changed in the database: the ledger's verification names it
         for name, values in change.items():
-            if name not in BOOKKEEPING:
-                terms[name] = values["after"]
+            if name not in BOOKKEEPING and isinstance(values, Mapping):
+                terms[name] = values.get("after")
     return dict(sorted(terms.items()))

@@ -81,7 +81,7 @@ async def sequence(session: AsyncSession, floor: Floor | None = None) -> tuple[i
         waiting = waiting.where(AuditEvent.id >= floor.value)
     events = (await session.scalars(waiting.order_by(AuditEvent.id).limit(BATCH))).all()
     now = utcnow()
-    tree = await frontier(session, number if events else 0)
+    tree = await frontier(session, number)  # and the subtrees an older release left out
     for event in events:
         leaf = leaf_hash(canonical(document(event)))
         chain = chain_hash(chain, leaf)

@@ -7,10 +7,9 @@ The first place where something does not hold is named."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import Decimal
 
 from sqlalchemy import and_, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -55,10 +54,11 @@ class Head:
 @dataclass
 class Kept:
     """What an auditor kept outside the database: heads (from an export target or an export)
-    and the leaves of earlier exports, by number, with where each was read."""
+    and the leaves of earlier exports, by number, each with where it was read (two exports
+    may disagree: every one is compared)."""
 
     heads: list[Head] = field(default_factory=list)
-    leaves: dict[int, tuple[bytes, str]] = field(default_factory=dict)
+    leaves: dict[int, list[tuple[bytes, str]]] = field(default_factory=dict)
 
 
 def kept_heads(lines: Iterable[str], source: str, into: Kept | None = None) -> Kept:
@@ -66,26 +66,46 @@ def kept_heads(lines: Iterable[str], source: str, into: Kept | None = None) -> K
     added to ``into``; a line that is none of the export's is named in a ``ValueError``.
     A kept leaf counts as what its event's canonical form hashes to."""
     kept = into if into is not None else Kept()
-    for number, line in enumerate(lines, start=1):
+    for number, line, last in _numbered(lines):
         if not line.strip():
             continue
         where = f"line {number} of {source}"
         try:
-            entry = json.loads(line, parse_float=Decimal)
+            entry = json.loads(line, parse_float=_refuse, parse_constant=_refuse)
         except (ValueError, RecursionError):
-            raise ValueError(f"{where} is not JSON") from None
+            if last and not line.endswith("\n"):
+                continue  # an append that failed halfway: never a delivered head
+            raise ValueError(f"{where} is not JSON without floats") from None
         kind = entry.get("type") if isinstance(entry, dict) else None
+        leaf = entry.get("leaf") if kind == "event" else None
         if kind == "head" and isinstance(entry.get("note"), str):
             kept.heads.append(Head(f"kept head ({where})", entry["note"]))
-        elif kind == "event" and isinstance(entry.get("leaf"), int):
+        elif type(leaf) is int and leaf >= 0:
             try:
                 form = canonical(entry["event"])
             except (KeyError, TypeError):
                 raise ValueError(f"{where} is an event line without its event") from None
-            kept.leaves[entry["leaf"]] = (leaf_hash(form), where)
+            found = kept.leaves.setdefault(leaf, [])
+            if all(digest != leaf_hash(form) for digest, _ in found):
+                found.append((leaf_hash(form), where))
         elif kind != "log":
             raise ValueError(f"{where} is not a line of an export or of a heads file")
     return kept
+
+
+def _numbered(lines: Iterable[str]) -> Iterator[tuple[int, str, bool]]:
+    """Each line with its number, and whether it is the last."""
+    previous: tuple[int, str] | None = None
+    for numbered in enumerate(lines, start=1):
+        if previous is not None:
+            yield (*previous, False)
+        previous = numbered
+    if previous is not None:
+        yield (*previous, True)
+
+
+def _refuse(number: str) -> object:
+    raise ValueError(f"{number} has no canonical form")
 
 
 async def verify(session: AsyncSession, kept: Kept | None = None) -> Verdict:
@@ -137,11 +157,11 @@ async def verify(session: AsyncSession, kept: Kept | None = None) -> Verdict:
         chain = chain_hash(chain, bytes.fromhex(leaf.leaf_hash))
         if chain.hex() != leaf.chain_hash:
             return Verdict(expected, 0, f"{where} breaks the chain: a leaf before it was changed")
-        earlier = kept.leaves.get(leaf.leaf_number)
-        if earlier is not None and earlier[0].hex() != leaf.leaf_hash:
-            return Verdict(
-                expected, 0, f"{where} (event {event.id}) is not the leaf {earlier[1]} holds"
-            )
+        for digest, source in kept.leaves.get(leaf.leaf_number, ()):
+            if digest.hex() != leaf.leaf_hash:
+                return Verdict(
+                    expected, 0, f"{where} (event {event.id}) is not the leaf {source} holds"
+                )
         expected += 1
         tree.append(bytes.fromhex(leaf.leaf_hash))
         if expected in wanted:
@@ -151,7 +171,7 @@ async def verify(session: AsyncSession, kept: Kept | None = None) -> Verdict:
         return Verdict(
             expected,
             0,
-            f"the log holds {expected} leaves, but {kept.leaves[min(beyond)][1]} holds leaf "
+            f"the log holds {expected} leaves, but {kept.leaves[min(beyond)][0][1]} holds leaf "
             f"{min(beyond)}: it was truncated",
         )
     problem = await _heads(session, zip(heads, checkpoints, strict=True), roots, expected)
