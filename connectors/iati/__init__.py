@@ -1,0 +1,1 @@
+"""IATI activity files: a streaming, pure parser (``parse``) into typed records (``records``)."""
