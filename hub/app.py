@@ -217,6 +217,7 @@ def create_app(settings: Settings) -> Starlette:
                 settings.audit_head_interval_seconds,
                 stopping,
                 asked,
+                timedelta(seconds=settings.audit_head_max_age_seconds),
             )
         )
         loop = asyncio.get_running_loop()

@@ -163,6 +163,12 @@ class Settings(BaseSettings):
     audit_head_interval_seconds: int = Field(
         default=60, ge=1, description="How often serve signs a tree head when the log grew."
     )
+    audit_head_max_age_seconds: int = Field(
+        default=86_400,
+        ge=60,
+        description="How old the newest tree head may grow before serve signs a fresh one of "
+        "the same log, so that a quiet log is told from a frozen one.",
+    )
     audit_heads_file: Path | None = Field(
         default=None,
         description="A file each signed tree head is appended to, on storage the database's "

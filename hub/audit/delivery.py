@@ -41,6 +41,8 @@ def head_line(note: str) -> bytes:
 
 
 class Target(Protocol):
+    """Somewhere heads go, one JSON line at a time."""
+
     @property
     def name(self) -> str:
         """How the target is recorded in ``audit_head_deliveries``."""

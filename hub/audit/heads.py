@@ -1,8 +1,9 @@
 """Signed tree heads: the log's size and root, signed with the hub's audit key, kept in
 ``audit_tree_heads`` and sent to the export targets (docs/audit.md).
 
-``p2c-hub serve`` signs one every ``HUB_AUDIT_HEAD_INTERVAL_SECONDS`` when the log has grown,
-and when asked with SIGUSR1 (``run``); ``p2c-hub audit head`` signs one at once. One signer
+``p2c-hub serve`` signs one every ``HUB_AUDIT_HEAD_INTERVAL_SECONDS`` when the log has grown
+or its newest head is older than ``HUB_AUDIT_HEAD_MAX_AGE_SECONDS``, and when asked with
+SIGUSR1 (``run``); ``p2c-hub audit head`` signs one at once. One signer
 at a time: a PostgreSQL advisory lock, SQLite's write lock.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import func, select
@@ -38,14 +39,18 @@ async def newest_head(session: AsyncSession, size: int | None = None) -> TreeHea
     return await session.scalar(query)
 
 
-async def sign_head(session: AsyncSession, vault: Vault, now: datetime) -> TreeHead | None:
-    """Sign a head of the log as it stands, unless the newest head has its size already (then
-    that one stands); None when the hub has no audit key (p2c-hub keys init makes one)."""
+async def sign_head(
+    session: AsyncSession, vault: Vault, now: datetime, max_age: timedelta | None = None
+) -> TreeHead | None:
+    """Sign a head of the log as it stands, unless the newest head has its size already and is
+    younger than ``max_age`` (then that one stands: a fresh head of a quiet log tells it from a
+    frozen one); None when the hub has no audit key (p2c-hub keys init makes one)."""
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(select(func.pg_advisory_xact_lock(LOCK)))
     size = await tree_size(session)
     newest = await newest_head(session)
-    if newest is not None and newest.tree_size == size:
+    fresh = newest is not None and (max_age is None or now - newest.signed_at < max_age)
+    if newest is not None and newest.tree_size == size and fresh:
         return newest
     signer = await open_audit_key(session, vault, now)
     if signer is None:
@@ -91,15 +96,16 @@ async def run(
     interval: float,
     stop: asyncio.Event,
     asked: asyncio.Event | None = None,
+    max_age: timedelta | None = None,
 ) -> None:
-    """Sign a head and deliver what is pending every ``interval`` seconds, and at once when
-    ``asked`` is set (serve sets it on SIGUSR1), until ``stop``."""
+    """Sign a head (``sign_head``) and deliver what is pending every ``interval`` seconds, and
+    at once when ``asked`` is set (serve sets it on SIGUSR1), until ``stop``."""
     asked = asked if asked is not None else asyncio.Event()
     warned = False
     while not stop.is_set():
         try:
             async with sessions() as session:
-                head = await sign_head(session, vault, utcnow())
+                head = await sign_head(session, vault, utcnow(), max_age)
                 await session.commit()
             if head is None and not warned:
                 log.warning("audit.no_signing_key", hint="run p2c-hub keys init")

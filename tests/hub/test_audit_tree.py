@@ -236,3 +236,27 @@ def test_the_documented_head_verifies_with_the_documented_key() -> None:
     assert signed_by(body, signatures, name, public)
     assert verifier_key(name, public) == vkey
     assert not signed_by(body.replace(b"\n4\n", b"\n5\n"), signatures, name, public)
+
+
+async def test_a_quiet_log_gets_a_fresh_head_once_the_newest_is_too_old(
+    session_factory: async_sessionmaker[AsyncSession], vault: Vault
+) -> None:
+    """A head's time says the log was as it says then: without a fresh one now and then, an
+    auditor could not tell a quiet log from one the hub stopped showing."""
+    await with_key(session_factory, vault)
+    await write_events(session_factory, 2)
+    await sequenced(session_factory)
+    day, now = timedelta(days=1), utcnow()
+    signed = []
+    for later in (timedelta(0), timedelta(hours=23), timedelta(hours=25)):
+        async with session_factory() as session:
+            signed.append(await heads.sign_head(session, vault, now + later, day))
+            await session.commit()
+    first, same, fresh = signed
+    assert first is not None
+    assert same is not None
+    assert fresh is not None
+    assert same.id == first.id
+    assert fresh.id != first.id
+    assert (fresh.tree_size, fresh.root_hash) == (first.tree_size, first.root_hash)
+    assert read(fresh.note)[0].time > read(first.note)[0].time
