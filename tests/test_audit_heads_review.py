@@ -386,6 +386,25 @@ async def test_an_http_target_that_trickles_its_answer_is_given_up_on(
 # The sequencer and the tree
 
 
+async def sequenced_by_an_older_release(
+    session_factory: Sessions, monkeypatch: pytest.MonkeyPatch, count: int
+) -> None:
+    """``count`` events sequenced as a 0005 sequencer does: leaves, and no subtrees."""
+
+    class Old(Frontier):
+        def append(self, leaf: bytes) -> list[AuditNode]:
+            super().append(leaf)
+            return []
+
+    async def old_frontier(session: AsyncSession, size: int) -> Frontier:
+        return Old()
+
+    monkeypatch.setattr(sequencer, "frontier", old_frontier)
+    await write_events(session_factory, count)
+    await sequenced(session_factory)
+    monkeypatch.undo()
+
+
 async def test_leaves_appended_without_their_subtrees_do_not_stop_the_log(
     session_factory: Sessions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -396,19 +415,7 @@ async def test_leaves_appended_without_their_subtrees_do_not_stop_the_log(
     ``audit verify`` reports a tampering, and no command rebuilds the missing subtrees."""
     await write_events(session_factory, 3)
     await sequenced(session_factory)
-
-    class Old(Frontier):  # what a 0005 sequencer adds: leaves, no subtrees
-        def append(self, leaf: bytes) -> list[AuditNode]:
-            super().append(leaf)
-            return []
-
-    async def old_frontier(session: AsyncSession, size: int) -> Frontier:
-        return Old()
-
-    monkeypatch.setattr(sequencer, "frontier", old_frontier)
-    await write_events(session_factory, 2)
-    await sequenced(session_factory)
-    monkeypatch.undo()
+    await sequenced_by_an_older_release(session_factory, monkeypatch, 2)
     await write_events(session_factory, 2)  # the new release takes over
     try:
         await sequenced(session_factory, seconds=5)

@@ -31,9 +31,8 @@ from hub.audit import sequencer
 from hub.audit.delivery import DeliveryFailed, FileTarget, deliver_pending
 from hub.audit.heads import sign_head
 from hub.audit.ledger import record_change
-from hub.audit.models import AuditNode, TreeHead
+from hub.audit.models import TreeHead
 from hub.audit.notes import NoteError
-from hub.audit.tree import Frontier
 from hub.audit.verify import Kept, kept_heads, verify
 from hub.auth.principal import CONSOLE
 from hub.errors import HubError
@@ -45,7 +44,13 @@ from tests.hub.test_audit import sequenced
 from tests.hub.test_audit_tree import write_events
 from tests.schema.test_audit_queries import auditing, errors_of, invited
 from tests.test_audit_heads import APPEND_ONLY, NAME, Ledger, ledger
-from tests.test_audit_heads_review import exported, invoke, rewrite, tool
+from tests.test_audit_heads_review import (
+    exported,
+    invoke,
+    rewrite,
+    sequenced_by_an_older_release,
+    tool,
+)
 
 __all__ = ["auditing", "ledger"]  # fixtures, imported to be used here
 
@@ -253,19 +258,8 @@ async def test_subtrees_missing_after_a_rolling_deploy_do_not_raise_a_tampering_
         await session.commit()
     await write_events(session_factory, 3)
     await sequenced(session_factory)
-
-    class Old(Frontier):  # what a 0005 sequencer adds: leaves, no subtrees
-        def append(self, leaf: bytes) -> list[AuditNode]:
-            super().append(leaf)
-            return []
-
-    async def old_frontier(session: AsyncSession, size: int) -> Frontier:
-        return Old()
-
-    monkeypatch.setattr(sequencer, "frontier", old_frontier)
-    await write_events(session_factory, 2)
-    await sequenced(session_factory)
-    monkeypatch.undo()  # the new release takes over; no event comes for a while
+    await sequenced_by_an_older_release(session_factory, monkeypatch, 2)
+    # the new release takes over; no event comes for a while
     await sequencer.sequence_all(session_factory)  # what p2c-hub audit head does first
     try:
         async with session_factory() as session:

@@ -69,7 +69,7 @@ async def _idle_signer(
     targets: object,
     interval: float,
     stop: asyncio.Event,
-    asked: asyncio.Event | None = None,
+    *_: object,
 ) -> None:
     await stop.wait()
 
