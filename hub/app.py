@@ -193,13 +193,7 @@ def create_app(settings: Settings) -> Starlette:
     listener = None if is_sqlite(settings.database_url) else Listener(settings.database_url, broker)
     vault = Vault(settings.encryption_keys)
     heads_http = httpx.AsyncClient(follow_redirects=False)
-    token = settings.audit_heads_token
-    head_targets = targets(
-        settings.audit_heads_file,
-        settings.audit_heads_url,
-        token.get_secret_value() if token is not None else None,
-        heads_http,
-    )
+    head_targets = targets(settings, heads_http)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

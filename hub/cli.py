@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit import sequencer
-from hub.audit.delivery import Sessions, Target, deliver_pending, targets
+from hub.audit.delivery import Sessions, deliver_pending, targets
 from hub.audit.export import Exported, export
 from hub.audit.heads import sign_head
 from hub.audit.ledger import Trail, changes_between, record, record_change, snapshot, trail
@@ -761,23 +761,13 @@ def audit_head() -> None:
         if head is None:
             return None, 0
         async with httpx.AsyncClient(follow_redirects=False) as client:
-            return head, await deliver_pending(sessions, _head_targets(settings, client))
+            return head, await deliver_pending(sessions, targets(settings, client))
 
     head, sent = _with_database(signed)
     if head is None:
         raise click.ClickException("the hub has no audit key: run p2c-hub keys init")
     click.echo(f"tree head {head.id}: {head.tree_size} leaves, root {head.root_hash}")
     click.echo(f"{sent} heads sent to the export targets")
-
-
-def _head_targets(settings: Settings, client: httpx.AsyncClient) -> list[Target]:
-    token = settings.audit_heads_token
-    return targets(
-        settings.audit_heads_file,
-        settings.audit_heads_url,
-        token.get_secret_value() if token is not None else None,
-        client,
-    )
 
 
 @audit.command("public-key")

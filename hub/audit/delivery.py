@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit.models import HeadDelivery, TreeHead
+from hub.settings import Settings
 from hub.types import utcnow
 
 log = structlog.get_logger("hub.audit")
@@ -162,13 +163,13 @@ async def _delivered(sessions: Sessions, head_id: int, target: str) -> None:
         pass
 
 
-def targets(
-    file: Path | None, url: str | None, token: str | None, client: httpx.AsyncClient
-) -> list[Target]:
+def targets(settings: Settings, client: httpx.AsyncClient) -> list[Target]:
     """The export targets the settings name (``HUB_AUDIT_HEADS_FILE``, ``_URL``)."""
     chosen: list[Target] = []
-    if file is not None:
-        chosen.append(FileTarget(file))
-    if url is not None:
-        chosen.append(HttpTarget(url, client, token))
+    if settings.audit_heads_file is not None:
+        chosen.append(FileTarget(settings.audit_heads_file))
+    if settings.audit_heads_url is not None:
+        token = settings.audit_heads_token
+        secret = token.get_secret_value() if token is not None else None
+        chosen.append(HttpTarget(settings.audit_heads_url, client, secret))
     return chosen
