@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import io
+import json
 import sys
 import tracemalloc
 from collections import Counter, defaultdict
@@ -486,3 +487,31 @@ def test_memory_stays_flat_however_long_the_file(tmp_path: Path) -> None:
     assert max(peak_early, peak_late) < 1_000_000
     assert blocks_late - blocks_early < 1_000
     assert resident_late - resident_early < 16_000_000
+
+
+EXPECTED = DATA / "EXPECTED.json"
+
+
+def stated(path: Path) -> dict[str, object]:
+    """``xml_figures`` as EXPECTED.json writes them: decimals as strings, roles sorted, an
+    unknown transaction type as ``"unknown"``."""
+    figures = xml_figures(path)
+    transactions = figures["transactions"]
+    commitments = figures["commitments"]
+    roles = figures["roles"]
+    assert isinstance(transactions, dict)
+    assert isinstance(commitments, dict)
+    assert isinstance(roles, dict)
+    return {
+        **figures,
+        "transactions": {str(k or "unknown"): v for k, v in sorted(transactions.items(), key=str)},
+        "commitments": {k: str(v) for k, v in sorted(commitments.items())},
+        "roles": {k: sorted(r or "unknown" for r in v) for k, v in sorted(roles.items())},
+    }
+
+
+def test_expected_json_states_what_each_file_holds() -> None:
+    """tests/data/iati/EXPECTED.json, per file, is what plain XPath finds in it: the figures
+    the importer's pledges, flows, endorsements, targets and reports are held to (issue 11)."""
+    written = json.loads(EXPECTED.read_text(encoding="utf-8"))
+    assert written == {path.name: stated(path) for path in FILES}
