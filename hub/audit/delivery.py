@@ -47,9 +47,9 @@ class Target(Protocol):
     @property
     def name(self) -> str:
         """How the target is recorded in ``audit_head_deliveries``."""
-        ...
 
-    async def deliver(self, line: bytes) -> None: ...
+    async def deliver(self, line: bytes) -> None:
+        """Hand ``line`` over for good, or raise ``DeliveryFailed``."""
 
 
 @dataclass(frozen=True, slots=True)
