@@ -27,7 +27,7 @@ from hub.audit.queries import (
 )
 from hub.audit.tree import consistency_proof, inclusion_proof, root_at
 from hub.auth.scopes import Scope
-from hub.authorization import require_any_scope
+from hub.authorization import holds_any_scope, require_any_scope
 from hub.errors import HubError, InvalidInput
 from schema.context import Info
 from schema.organisations import Organisation
@@ -69,10 +69,6 @@ class AuditActor:
         if self.member_id is None:
             return None
         return await Organisation.load(info, self.member_id)
-
-
-def _may_audit(info: Info) -> bool:
-    return bool(info.context.principal.scopes & AUDIT_READ)
 
 
 @strawberry.type(description="One change recorded in the audit ledger.")
@@ -132,7 +128,7 @@ class AuditEvent(relay.Node):
     async def load_nodes(cls, info: Info, node_ids: Iterable[str]) -> list[AuditEvent | None]:
         """Events by id, for a caller with audit:read; hidden from every other."""
         keys = [key if (key := node_key(i)) is not None else -1 for i in node_ids]
-        if not _may_audit(info):
+        if not holds_any_scope(info.context.principal, AUDIT_READ):
             return [None for _ in keys]
         found = await info.context.loaders.audit_event.load_many(keys)
         return [cls.from_logged(logged) if logged is not None else None for logged in found]
@@ -191,7 +187,7 @@ class EndorsementStep(relay.Node):
     async def load_nodes(cls, info: Info, node_ids: Iterable[str]) -> list[EndorsementStep | None]:
         """Steps by the id of their event, for a caller with audit:read."""
         keys = [key if (key := node_key(i)) is not None else -1 for i in node_ids]
-        if not _may_audit(info):
+        if not holds_any_scope(info.context.principal, AUDIT_READ):
             return [None for _ in keys]
         found = await info.context.loaders.endorsement_step.load_many(keys)
         return [cls.from_step(step) if step is not None else None for step in found]

@@ -51,6 +51,16 @@ def canonical(document: dict[str, Any]) -> bytes:
     return text.encode("utf-8")
 
 
+def parse(text: str) -> Any:
+    """JSON as the canonical form allows it: ``ValueError`` for a float, a NaN or an infinity
+    (and for what is not JSON), ``RecursionError`` for nesting deeper than Python goes."""
+
+    def refuse(number: str) -> Any:
+        raise ValueError(f"{number} has no canonical form")
+
+    return json.loads(text, parse_float=refuse, parse_constant=refuse)
+
+
 def event_hash(canonical_bytes: bytes) -> bytes:
     return hashlib.sha256(canonical_bytes).digest()
 

@@ -10,7 +10,6 @@ sync run) is set once on the session with ``trail``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -20,7 +19,7 @@ from typing import Any
 from sqlalchemy import inspect, literal_column
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.audit.canonical import canonical, event_hash, plain
+from hub.audit.canonical import canonical, event_hash, parse, plain
 from hub.audit.models import AuditEvent
 from hub.auth.principal import Principal
 from hub.db import Base
@@ -90,12 +89,8 @@ def changes_of(text: str) -> Any:
     """An event's changes as written; text that is not canonical JSON (changed in the
     database: a float, a NaN, a broken document) stays text, so that the event's hashes no
     longer match and verification names it, rather than failing on it."""
-
-    def refuse(number: str) -> Any:
-        raise ValueError(f"{number} has no canonical form")
-
     try:
-        return json.loads(text, parse_float=refuse, parse_constant=refuse)
+        return parse(text)
     except (ValueError, RecursionError):
         return text
 

@@ -6,7 +6,6 @@ The first place where something does not hold is named."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -15,7 +14,14 @@ from sqlalchemy import and_, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from hub.audit.canonical import GENESIS, canonical, chain_hash, event_hash, leaf_hash
+from hub.audit.canonical import (
+    GENESIS,
+    canonical,
+    chain_hash,
+    event_hash,
+    leaf_hash,
+    parse,
+)
 from hub.audit.ledger import document
 from hub.audit.merkle import node_hash
 from hub.audit.models import AuditEvent, AuditLeaf, AuditNode, TreeHead
@@ -71,7 +77,7 @@ def kept_heads(lines: Iterable[str], source: str, into: Kept | None = None) -> K
             continue
         where = f"line {number} of {source}"
         try:
-            entry = json.loads(line, parse_float=_refuse, parse_constant=_refuse)
+            entry = parse(line)
         except (ValueError, RecursionError):
             if last and not line.endswith("\n"):
                 continue  # an append that failed halfway: never a delivered head
@@ -102,10 +108,6 @@ def _numbered(lines: Iterable[str]) -> Iterator[tuple[int, str, bool]]:
         previous = numbered
     if previous is not None:
         yield (*previous, True)
-
-
-def _refuse(number: str) -> object:
-    raise ValueError(f"{number} has no canonical form")
 
 
 async def verify(session: AsyncSession, kept: Kept | None = None) -> Verdict:
