@@ -44,18 +44,24 @@ class Frontier:
     def size(self) -> int:
         return self.parts[-1][0].end if self.parts else 0
 
-    def append(self, leaf: bytes) -> list[AuditNode]:
-        """Add a leaf; the nodes it completes."""
+    def add(self, leaf: bytes) -> list[tuple[Span, bytes]]:
+        """Add a leaf; the subtrees it completes, with their hashes."""
         size = self.size
         self.parts.append((Span(size, size + 1), leaf))
-        made: list[AuditNode] = []
+        made: list[tuple[Span, bytes]] = []
         while len(self.parts) > 1 and self.parts[-1][0].size == self.parts[-2][0].size:
             (right, right_hash), (left, left_hash) = self.parts.pop(), self.parts.pop()
-            span, digest = Span(left.start, right.end), node_hash(left_hash, right_hash)
-            self.parts.append((span, digest))
-            level, index = address(span)
-            made.append(AuditNode(level=level, index=index, hash=digest.hex()))
+            made.append((Span(left.start, right.end), node_hash(left_hash, right_hash)))
+            self.parts.append(made[-1])
         return made
+
+    def append(self, leaf: bytes) -> list[AuditNode]:
+        """Add a leaf; the rows of the subtrees it completes, for the store."""
+        return [
+            AuditNode(level=level, index=index, hash=digest.hex())
+            for span, digest in self.add(leaf)
+            for level, index in [address(span)]
+        ]
 
     def root(self) -> bytes:
         """The root of the tree of every leaf appended."""

@@ -165,7 +165,7 @@ async def verify(session: AsyncSession, kept: Kept | None = None) -> Verdict:
                     expected, 0, f"{where} (event {event.id}) is not the leaf {source} holds"
                 )
         expected += 1
-        tree.append(bytes.fromhex(leaf.leaf_hash))
+        tree.add(bytes.fromhex(leaf.leaf_hash))
         if expected in wanted:
             roots[expected] = tree.root()
     beyond = [number for number in kept.leaves if number >= expected]
