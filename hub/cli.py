@@ -6,8 +6,6 @@ transaction, so a command that fails leaves nothing half-written.
 
 from __future__ import annotations
 
-import asyncio
-import getpass
 import json
 import signal
 import sys
@@ -21,9 +19,7 @@ from typing import Any, TypeVar
 import click
 import httpx
 import uvicorn
-from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,7 +27,7 @@ from hub.audit import sequencer
 from hub.audit.delivery import Sessions, deliver_pending, targets
 from hub.audit.export import Exported, export
 from hub.audit.heads import sign_head
-from hub.audit.ledger import Trail, changes_between, record, record_change, snapshot, trail
+from hub.audit.ledger import changes_between, record, record_change, snapshot
 from hub.audit.models import TreeHead
 from hub.audit.notes import verifier_key
 from hub.audit.tree import tree_size
@@ -47,9 +43,10 @@ from hub.auth.issuers import MAX_LIFETIME_SECONDS
 from hub.auth.models import OAuthClient
 from hub.auth.principal import CONSOLE
 from hub.auth.scopes import ClientKind, split_scopes
+from hub.console import in_transaction, read_settings, shown_url, with_database
 from hub.countries.reference import read_reference
 from hub.countries.service import ReferenceLoad, country_count, load_reference
-from hub.db import create_engine, create_session_factory, one_snapshot
+from hub.db import one_snapshot
 from hub.demo.load import database_is_empty, demo_loaded, load_demo
 from hub.demo.plan import build_plan
 from hub.errors import HubError
@@ -81,60 +78,6 @@ from hub.types import utcnow
 T = TypeVar("T")
 
 
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as error:
-        problems = "; ".join(_problem(item["loc"], item["msg"]) for item in error.errors())
-        raise click.UsageError(f"invalid settings: {problems}") from None
-
-
-def _problem(location: tuple[int | str, ...], message: str) -> str:
-    """A settings error named by its environment variable (and the place inside it)."""
-    if not location:
-        return message.removeprefix("Value error, ")
-    inside = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location[1:])
-    return f"HUB_{str(location[0]).upper()}{inside}: {message}"
-
-
-def _shown(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
-
-
-def _with_database(work: Callable[[Sessions], Awaitable[T]], *, read_only: bool = False) -> T:
-    """Run ``work`` with sessions of the configured database; failures in one line.
-    ``read_only`` sessions read a snapshot beside writers (on SQLite) instead of blocking them."""
-    settings = _settings()
-
-    async def run() -> T:
-        engine = create_engine(settings.database_url)
-        try:
-            return await work(create_session_factory(engine, read_only=read_only))
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(run())
-    except HubError as error:
-        raise click.ClickException(error.message) from None
-    except (DBAPIError, OSError) as error:
-        reason = getattr(error, "orig", None) or error
-        raise click.ClickException(f"database {_shown(settings.database_url)}: {reason}") from None
-
-
-def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]], *, read_only: bool = False) -> T:
-    """Run ``work`` in one transaction, as the operator at the console."""
-
-    async def transaction(sessions: Sessions) -> T:
-        async with sessions() as session:
-            trail(session, Trail(operator=getpass.getuser()))
-            result = await work(session)
-            await session.commit()
-            return result
-
-    return _with_database(transaction, read_only=read_only)
-
-
 @click.group()
 def main() -> None:
     """P2C Hub: the GraphQL partner-integration hub of the Partner2Connect coalition.
@@ -152,14 +95,14 @@ def version() -> None:
 @main.command()
 def migrate() -> None:
     """Upgrade the database schema to the latest revision."""
-    settings = _settings()
+    settings = read_settings()
     url = settings.effective_migration_url
     try:
         upgrade(url)
     except (DBAPIError, OSError) as error:
         reason = getattr(error, "orig", None) or error
-        raise click.ClickException(f"could not migrate {_shown(url)}: {reason}") from None
-    click.echo(f"{_shown(url)} is migrated to the latest revision")
+        raise click.ClickException(f"could not migrate {shown_url(url)}: {reason}") from None
+    click.echo(f"{shown_url(url)} is migrated to the latest revision")
 
 
 class _Server(uvicorn.Server):
@@ -179,7 +122,7 @@ def serve() -> None:
         create_app,
     )  # the app (and its schema) loads only for the commands that serve
 
-    settings = _settings()
+    settings = read_settings()
     configure_logging(settings.log_level)
     signal.signal(signal.SIGUSR1, signal.SIG_IGN)  # until the hub listens for it (a tree head)
     config = uvicorn.Config(
@@ -254,7 +197,7 @@ def countries_load(countries_file: Path | None, changes_file: Path | None) -> No
         _record_import(session, "countries.load", "CountryReference", source, counts)
         return loaded
 
-    result = _in_transaction(work)
+    result = in_transaction(work)
     click.echo(
         f"countries: {result.countries_added} added, {result.countries_updated} updated; "
         f"{result.memberships} group memberships, {result.changes} dated changes"
@@ -294,7 +237,7 @@ def fx_load(file: Path, rate_format: str) -> None:
         _record_import(session, "rates.load", "ExchangeRateFile", file.name, counts)
         return loaded
 
-    result = _in_transaction(work)
+    result = in_transaction(work)
     for name, reason in sorted(result.refused.items()):
         click.echo(f"skipped {name}: {reason}", err=True)
     for name in result.inverted:
@@ -313,7 +256,7 @@ def fx_load(file: Path, rate_format: str) -> None:
 def demo_data(seed: int, if_empty: bool) -> None:
     """Load the demo coalition (needs countries, and rates for USD values); harmless twice."""
     plan = build_plan(seed)
-    max_rate_age = _settings().fx_max_rate_age
+    max_rate_age = read_settings().fx_max_rate_age
 
     async def work(session: AsyncSession) -> str:
         if if_empty and not await database_is_empty(session):
@@ -328,7 +271,7 @@ def demo_data(seed: int, if_empty: bool) -> None:
         _record_import(session, "demo.load", "DemoCoalition", str(seed), counts)
         return f"demo coalition: {result.organisations} organisations, {result.pledges} pledges"
 
-    click.echo(_in_transaction(work))
+    click.echo(in_transaction(work))
 
 
 def _record_import(
@@ -403,7 +346,7 @@ def clients_create(kind: str, member: str | None, scopes: str, name: str, as_jso
         await record(session, CONSOLE, "client.create", made.client)
         return made
 
-    _show_credentials(_in_transaction(work), as_json)
+    _show_credentials(in_transaction(work), as_json)
 
 
 @clients.command("list")
@@ -411,7 +354,7 @@ def clients_create(kind: str, member: str | None, scopes: str, name: str, as_jso
 @click.option("--json", "as_json", is_flag=True, help="Print the clients as JSON.")
 def clients_list(include_revoked: bool, as_json: bool) -> None:
     """List clients (never their secrets)."""
-    found = _in_transaction(lambda session: list_clients(session, include_revoked=include_revoked))
+    found = in_transaction(lambda session: list_clients(session, include_revoked=include_revoked))
     if as_json:
         click.echo(json.dumps([_client_fields(client) for client in found], indent=2))
         return
@@ -437,7 +380,7 @@ def clients_revoke(client_id: str) -> None:
         await record(session, CONSOLE, "client.revoke", revoked, before)
         return revoked
 
-    client = _in_transaction(work)
+    client = in_transaction(work)
     click.echo(f"revoked {client.client_id} ({client.name})")
 
 
@@ -453,7 +396,7 @@ def clients_rotate_secret(client_id: str, as_json: bool) -> None:
         await record(session, CONSOLE, "client.rotate_secret", rotated.client, before)
         return rotated
 
-    _show_credentials(_in_transaction(work), as_json)
+    _show_credentials(in_transaction(work), as_json)
 
 
 async def _client_as_it_is(session: AsyncSession, client_id: str) -> dict[str, Any] | None:
@@ -516,7 +459,7 @@ def members_add(
             await organisation_commands.approve(session, CONSOLE, organisation.id)
         return organisation
 
-    _show_organisation(_in_transaction(work))
+    _show_organisation(in_transaction(work))
 
 
 @members.command("approve")
@@ -528,7 +471,7 @@ def members_approve(organisation: str) -> None:
         found = await find_organisation(session, organisation, field="organisation")
         return await organisation_commands.approve(session, CONSOLE, found.id)
 
-    _show_organisation(_in_transaction(work))
+    _show_organisation(in_transaction(work))
 
 
 @members.command("update")
@@ -555,7 +498,7 @@ def members_update(
         )
         return await organisation_commands.correct(session, CONSOLE, found.id, draft)
 
-    _show_organisation(_in_transaction(work))
+    _show_organisation(in_transaction(work))
 
 
 @main.group()
@@ -595,14 +538,14 @@ def _keys_audited(
 def keys_init() -> None:
     """Make the first token-signing key and the first audit key (which signs the audit log's
     tree heads) if the hub has none in service; harmless twice."""
-    settings = _settings()
+    settings = read_settings()
 
     async def first_keys(session: AsyncSession) -> tuple[ServerKey | None, ServerKey | None]:
         now, vault = utcnow(), _vault(settings)
         token = await ensure_token_key(session, vault, now)
         return token, await ensure_audit_key(session, vault, now, settings.audit_log_name)
 
-    token, audit = _in_transaction(_keys_audited("key.init", first_keys))
+    token, audit = in_transaction(_keys_audited("key.init", first_keys))
     if token is None:
         click.echo("a token-signing key is in service already")
     else:
@@ -624,10 +567,10 @@ def keys_init() -> None:
 def keys_rotate(at_once: bool) -> None:
     """Publish a new signing key; it signs once every JWKS cache has seen it, and the old
     key stays published until the last token it signed has expired."""
-    settings = _settings()
+    settings = read_settings()
     publish_ahead = timedelta(seconds=0 if at_once else settings.jwks_max_age_seconds)
     keep_after = timedelta(seconds=MAX_LIFETIME_SECONDS + settings.token_leeway_seconds)
-    key = _in_transaction(
+    key = in_transaction(
         _keys_audited(
             "key.rotate",
             lambda session: rotate_token_key(
@@ -647,11 +590,11 @@ def keys_rotate(at_once: bool) -> None:
 def keys_retire(kid: str) -> None:
     """Withdraw a signing key from the JWKS at once: tokens it signed are refused from the
     next key-set refresh of each process (HUB_JWKS_MAX_AGE_SECONDS at the most)."""
-    key = _in_transaction(
+    key = in_transaction(
         _keys_audited("key.retire", lambda session: retire_token_key(session, kid, utcnow()))
     )
     click.echo(f"signing key {key.kid} retired")
-    remaining = _in_transaction(token_keys)
+    remaining = in_transaction(token_keys)
     if signing_key(remaining, utcnow()) is None:
         click.echo("no key signs now: run p2c-hub keys rotate --now", err=True)
 
@@ -660,8 +603,8 @@ def keys_retire(kid: str) -> None:
 def keys_reseal() -> None:
     """Seal every private key again with the first of HUB_KEY_ENCRYPTION_KEYS; after it, the
     other encryption keys can be dropped from the list."""
-    settings = _settings()
-    count = _in_transaction(
+    settings = read_settings()
+    count = in_transaction(
         _keys_audited("key.reseal", lambda session: reseal_keys(session, _vault(settings)))
     )
     click.echo(f"{count} keys sealed with the first key-encryption key")
@@ -677,7 +620,7 @@ def keys_list() -> None:
             *await keys_for(session, KeyPurpose.AUDIT_SIGNING),
         ]
 
-    found: list[ServerKey] = _in_transaction(every_key)
+    found: list[ServerKey] = in_transaction(every_key)
     now = utcnow()
     signing = {
         purpose: signing_key([key for key in found if key.purpose is purpose], now)
@@ -711,7 +654,7 @@ def audit() -> None:
 @audit.command("sequence")
 def audit_sequence() -> None:
     """Number the committed events not yet in the log now (serve does it every half second)."""
-    click.echo(f"{_with_database(sequencer.sequence_all)} events appended to the log")
+    click.echo(f"{with_database(sequencer.sequence_all)} events appended to the log")
 
 
 @audit.command("verify")
@@ -726,7 +669,7 @@ def audit_sequence() -> None:
 def audit_verify(kept_files: tuple[Path, ...]) -> None:
     """Recompute the log, its tree and its heads from the database, and check the heads kept
     outside it; exit 0 only when everything holds."""
-    settings = _settings()
+    settings = read_settings()
     files = [(path, "--kept") for path in kept_files]
     if settings.audit_heads_file is not None and settings.audit_heads_file.exists():
         files.append((settings.audit_heads_file, "HUB_AUDIT_HEADS_FILE"))
@@ -737,7 +680,7 @@ def audit_verify(kept_files: tuple[Path, ...]) -> None:
                 kept_heads(lines, str(path), into=kept)
         except (OSError, UnicodeDecodeError, ValueError) as error:
             raise click.BadParameter(str(error), param_hint=given) from None
-    verdict: Verdict = _in_transaction(lambda session: verify(session, kept), read_only=True)
+    verdict: Verdict = in_transaction(lambda session: verify(session, kept), read_only=True)
     if verdict.problem is not None:
         click.echo(f"the audit log does not hold: {verdict.problem}", err=True)
         raise SystemExit(1)
@@ -751,7 +694,7 @@ def audit_verify(kept_files: tuple[Path, ...]) -> None:
 def audit_head() -> None:
     """Sequence what is waiting, sign a tree head of the log now (unless the newest head has
     its size already) and send what the export targets lack, as serve does on its schedule."""
-    settings = _settings()
+    settings = read_settings()
 
     async def signed(sessions: Sessions) -> tuple[TreeHead | None, int]:
         await sequencer.sequence_all(sessions)
@@ -763,7 +706,7 @@ def audit_head() -> None:
         async with httpx.AsyncClient(follow_redirects=False) as client:
             return head, await deliver_pending(sessions, targets(settings, client))
 
-    head, sent = _with_database(signed)
+    head, sent = with_database(signed)
     if head is None:
         raise click.ClickException("the hub has no audit key: run p2c-hub keys init")
     click.echo(f"tree head {head.id}: {head.tree_size} leaves, root {head.root_hash}")
@@ -774,7 +717,7 @@ def audit_head() -> None:
 def audit_public_key_command() -> None:
     """Print the verifier key of each audit key (C2SP vkey), oldest first: what auditors
     check tree heads with."""
-    found = _in_transaction(lambda session: keys_for(session, KeyPurpose.AUDIT_SIGNING))
+    found = in_transaction(lambda session: keys_for(session, KeyPurpose.AUDIT_SIGNING))
     if not found:
         raise click.ClickException("the hub has no audit key: run p2c-hub keys init")
     for key in found:
@@ -785,8 +728,8 @@ def audit_public_key_command() -> None:
 def audit_rotate_key() -> None:
     """Make a new audit key that signs from now; the old ones stay, so the heads they signed
     can still be checked (give auditors the new verifier key)."""
-    settings = _settings()
-    key = _in_transaction(
+    settings = read_settings()
+    key = in_transaction(
         _keys_audited(
             "key.rotate",
             lambda session: add_audit_key(
@@ -809,7 +752,7 @@ def audit_rotate_key() -> None:
 def audit_export(target: Path) -> None:
     """Write the log's events and every signed tree head as JSON lines, from one snapshot,
     for an auditor's tools (tools/verify_audit.py)."""
-    settings = _settings()
+    settings = read_settings()
     if not target.parent.is_dir():
         raise click.BadParameter(f"{target.parent} is not a directory", param_hint="--to")
     partial = target.with_name(f".{target.name}.partial")
@@ -828,7 +771,7 @@ def audit_export(target: Path) -> None:
             raise click.ClickException(f"{partial}: {error.strerror or error}") from None
 
     try:
-        done: Exported = _in_transaction(written, read_only=True)
+        done: Exported = in_transaction(written, read_only=True)
         partial.replace(target)
     except OSError as error:
         raise click.ClickException(f"{target}: {error.strerror or error}") from None
@@ -836,3 +779,14 @@ def audit_export(target: Path) -> None:
         with suppress(OSError):
             partial.unlink(missing_ok=True)
     click.echo(f"{done.events} events and {done.heads} tree heads written to {target}")
+
+
+def _add_connector_commands() -> None:
+    """The console is where the app is composed: the connectors' commands join it here."""
+    from connectors.cli import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_add_connector_commands()

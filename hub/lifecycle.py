@@ -14,7 +14,9 @@ Decisions the table records (docs/lifecycle.md says why):
   see. The lead's own LEAD endorsement stays.
 - Only the secretariat publishes, returns for changes, and marks a pledge FULFILLED (a claim
   that the commitment was met is verified, not self-declared); the lead or the secretariat
-  withdraws.
+  withdraws. The one exception: the lead's own connector, when the secretariat granted it
+  ``pledges:publish`` (only a CONNECTOR client may hold it besides the secretariat),
+  publishes the SMART-complete pledges it imports.
 - An endorsement is answered only by the organisation it names; the lead withdraws an
   invitation, and either the lead or the endorser ends an accepted endorsement, while the
   pledge is open (``PLEDGE_OPEN_FOR``).
@@ -107,6 +109,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(
         P, Action.PUBLISH, PS.SUBMITTED, PS.PUBLISHED, Actor.SECRETARIAT, Scope.PLEDGES_PUBLISH
     ),
+    Transition(P, Action.PUBLISH, PS.SUBMITTED, PS.PUBLISHED, Actor.LEAD, Scope.PLEDGES_PUBLISH),
     *(
         Transition(P, Action.WITHDRAW, source, PS.WITHDRAWN, actor, scope)
         for source in (PS.DRAFT, PS.SUBMITTED, PS.PUBLISHED)

@@ -16,6 +16,14 @@ from hub.countries.models import (
 from hub.db import Base
 from hub.endorsements.models import Endorsement, EndorsementRole, EndorsementStatus, Role
 from hub.idempotency import IdempotencyRecord
+from hub.imports.models import (
+    Connector,
+    ConnectorKind,
+    DeadLetter,
+    ReviewEntry,
+    SourceRecord,
+    SyncRun,
+)
 from hub.keys.models import KeyPurpose, ServerKey
 from hub.money.models import CurrencyRecord, ExchangeRate, MoneyFlow, TransactionKind
 from hub.organisations.models import (
@@ -37,9 +45,11 @@ from hub.pledges.models import (
     PledgeSdg,
     PledgeTargetCountry,
     PledgeTargetGroup,
+    PledgeText,
     PledgeType,
     PublicationStatus,
     Target,
+    TextField,
 )
 from hub.progress.models import EvidenceLink, ProgressReport, ProgressValue, ReportStatus
 
@@ -51,12 +61,15 @@ __all__ = [
     "BeneficiaryGroup",
     "ChangeKind",
     "ChangeStatus",
+    "Connector",
+    "ConnectorKind",
     "CostBudgetWindow",
     "Country",
     "CountryGroup",
     "CountryGroupChange",
     "CountryGroupMembership",
     "CurrencyRecord",
+    "DeadLetter",
     "Direction",
     "Endorsement",
     "EndorsementRole",
@@ -82,15 +95,20 @@ __all__ = [
     "PledgeSdg",
     "PledgeTargetCountry",
     "PledgeTargetGroup",
+    "PledgeText",
     "PledgeType",
     "ProgressReport",
     "ProgressValue",
     "PublicationStatus",
     "ReportStatus",
+    "ReviewEntry",
     "RevokedToken",
     "Role",
     "ServerKey",
+    "SourceRecord",
+    "SyncRun",
     "Target",
+    "TextField",
     "TransactionKind",
     "TreeHead",
 ]

@@ -39,7 +39,7 @@ def test_the_secretariat_adds_approves_and_corrects_a_member(tmp_path: Path) -> 
             ("members", "update", organisation_id, "--country", "ZZZ"),
             "unknown ISO 3166-1 alpha-3 country code(s): ZZZ",
         ),
-        (("members", "approve", "999999"), "organisation 999999 does not exist"),
+        (("members", "approve", "999999"), "no organisation has id or IATI identifier '999999'"),
         (("members", "add", "--name", " ", "--type", "MEDIA"), "needs a name"),
         (
             ("members", "add", "--name", "Copy", "--type", "MEDIA", "--iati", "NP-SWC-1234"),

@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterator, Mapping
 from enum import StrEnum
 from typing import Any, BinaryIO, TypeVar
+from xml.sax.saxutils import escape
 
 from lxml import etree  # type: ignore[import-untyped]  # lxml ships no type information
 
@@ -123,7 +124,8 @@ def activities(source: BinaryIO | bytes) -> Iterator[ParsedActivity | Unreadable
             version = attribute(element, "version") or attribute(root, "version")
             lang = attribute(element, XML_LANG) or attribute(root, XML_LANG)
             activity = ActivityReader(version, lang).read(element)
-            yield ParsedActivity(Place(element.sourceline, position), activity)
+            xml = _standalone(element, version, lang)
+            yield ParsedActivity(Place(element.sourceline, position), activity, xml)
             element.clear()
             parent = element.getparent()
             if parent is not None:
@@ -136,6 +138,17 @@ def activities(source: BinaryIO | bytes) -> Iterator[ParsedActivity | Unreadable
         refusal = _refusal(events.root)
         if refusal is not None:
             yield refusal
+
+
+def _standalone(element: Any, version: str | None, lang: str | None) -> bytes:
+    """The activity as a document of its own, keeping what it inherits from its file."""
+    inherited = "".join(
+        f' {name}="{escape(value, {chr(34): "&quot;"})}"'
+        for name, value in (("version", version), ("xml:lang", lang))
+        if value is not None
+    )
+    body: bytes = etree.tostring(element, encoding="utf-8", with_tail=False)
+    return f"<iati-activities{inherited}>".encode() + body + b"</iati-activities>"
 
 
 def _refusal(root: Any) -> Unreadable | None:

@@ -385,10 +385,13 @@ class Activity:
 
 @dataclass(frozen=True, slots=True)
 class ParsedActivity:
-    """An activity read from a file, with where it was."""
+    """An activity read from a file, with where it was and its XML as a document of its own
+    (inside an ``iati-activities`` root carrying the file's version and language), which
+    reads back into the same activity."""
 
     place: Place
     activity: Activity
+    xml: bytes
 
 
 @dataclass(frozen=True, slots=True)

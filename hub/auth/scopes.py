@@ -42,7 +42,7 @@ MEMBER_WRITES = frozenset({Scope.PLEDGES_WRITE, Scope.ENDORSEMENTS_WRITE, Scope.
 
 KIND_SCOPES: dict[ClientKind, frozenset[Scope]] = {
     ClientKind.PARTNER: MEMBER_WRITES,
-    ClientKind.CONNECTOR: MEMBER_WRITES,
+    ClientKind.CONNECTOR: MEMBER_WRITES | {Scope.PLEDGES_PUBLISH},
     ClientKind.SECRETARIAT: frozenset(
         {
             Scope.PLEDGES_PUBLISH,

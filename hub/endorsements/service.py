@@ -119,6 +119,21 @@ async def roles_of(session: AsyncSession, pledge_id: int, organisation_id: int) 
     return list(rows)
 
 
+async def add_roles(
+    session: AsyncSession, pledge_id: int, organisation_id: int, roles: Sequence[Role]
+) -> list[Role]:
+    """Add roles to an organisation's endorsement (the lead's own extra roles, as a source
+    states them); returns those it did not hold."""
+    held = set(await roles_of(session, pledge_id, organisation_id))
+    added = sorted(set(roles) - held - {Role.LEAD})
+    session.add_all(
+        EndorsementRole(pledge_id=pledge_id, organisation_id=organisation_id, role=role)
+        for role in added
+    )
+    await flush(session)
+    return added
+
+
 async def get_endorsement(session: AsyncSession, endorsement_id: int) -> Endorsement:
     """The endorsement with this id, or ``NotFound``."""
     endorsement = await session.get(Endorsement, endorsement_id)

@@ -160,14 +160,59 @@ async def load_rates(session: AsyncSession, parsed: ParsedRates) -> RateLoad:
     return load
 
 
+class RateCache:
+    """Every loaded rate of each currency met, read once while one import writes many amounts
+    (rates loaded meanwhile are seen by the next import); answers as ``_rates_near`` does."""
+
+    def __init__(self) -> None:
+        self.rates: dict[str, list[Rate]] = {}
+
+    async def near(
+        self, session: AsyncSession, currency: str, on: date, max_age: timedelta
+    ) -> tuple[list[Rate], Rate | None]:
+        if currency not in self.rates:
+            query = (
+                select(ExchangeRate)
+                .where(ExchangeRate.currency == currency)
+                .order_by(ExchangeRate.rate_date, ExchangeRate.source)
+            )
+            self.rates[currency] = [_rate(r) for r in await session.scalars(query)]
+        rates = self.rates[currency]
+        dates = [rate.on for rate in rates]
+        low, high = bisect_left(dates, on - max_age), bisect_right(dates, on + max_age)
+        if low < high:
+            return rates[low:high], None
+        before = rates[bisect_left(dates, on) - 1] if bisect_left(dates, on) > 0 else None
+        later = bisect_right(dates, on)
+        after = rates[later] if later < len(rates) else None
+        found = [rate for rate in (before, after) if rate is not None]
+        nearest = min(found, key=lambda rate: abs(rate.on - on)) if found else None
+        return [], nearest
+
+
 async def usd_equivalent(
-    session: AsyncSession, value: Money, on: date, max_age: timedelta
+    session: AsyncSession,
+    value: Money,
+    on: date,
+    max_age: timedelta,
+    cache: RateCache | None = None,
 ) -> UsdEquivalent:
     """The USD equivalent of ``value`` on ``on`` with the nearest loaded rate, or why not."""
     if value.currency == USD:
         return convert(value, on, [], max_age)
+    if cache is not None:
+        candidates, nearest = await cache.near(session, value.currency, on, max_age)
+    else:
+        candidates, nearest = await _rates_near(session, value.currency, on, max_age)
+    return convert(value, on, candidates, max_age, nearest)
+
+
+async def _rates_near(
+    session: AsyncSession, currency: str, on: date, max_age: timedelta
+) -> tuple[list[Rate], Rate | None]:
+    """The rates within ``max_age`` of ``on``; when there are none, the nearest one outside."""
     window = select(ExchangeRate).where(
-        ExchangeRate.currency == value.currency,
+        ExchangeRate.currency == currency,
         ExchangeRate.rate_date.between(on - max_age, on + max_age),
     )
     candidates = [_rate(r) for r in await session.scalars(window)]
@@ -175,13 +220,13 @@ async def usd_equivalent(
     if not candidates:
         before = await session.scalar(
             select(ExchangeRate)
-            .where(ExchangeRate.currency == value.currency, ExchangeRate.rate_date < on)
+            .where(ExchangeRate.currency == currency, ExchangeRate.rate_date < on)
             .order_by(ExchangeRate.rate_date.desc())
             .limit(1)
         )
         after = await session.scalar(
             select(ExchangeRate)
-            .where(ExchangeRate.currency == value.currency, ExchangeRate.rate_date > on)
+            .where(ExchangeRate.currency == currency, ExchangeRate.rate_date > on)
             .order_by(ExchangeRate.rate_date)
             .limit(1)
         )
@@ -191,7 +236,7 @@ async def usd_equivalent(
             nearest = Rate(
                 closest.currency, closest.rate_date, closest.units_per_usd, closest.source
             )
-    return convert(value, on, candidates, max_age, nearest)
+    return candidates, nearest
 
 
 def stamp_usd(record: UsdEquivalentColumns, usd: UsdEquivalent) -> None:

@@ -126,9 +126,12 @@ async def get_organisation(
 
 async def find_organisation(session: AsyncSession, reference: str, *, field: str) -> Organisation:
     """An organisation named by its hub id or its IATI organisation identifier (at the
-    console and in settings, where people name organisations)."""
+    console and in settings, where people name organisations); a number that is no hub id
+    may be an identifier (the World Bank's is 44000)."""
     if reference.isascii() and reference.isdigit() and len(reference) <= 9:
-        return await get_organisation(session, int(reference))
+        by_id = await session.get(Organisation, int(reference))
+        if by_id is not None:
+            return by_id
     found = await session.scalar(
         select(Organisation).where(Organisation.iati_identifier == reference)
     )

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.audit.ledger import changes_between, record, snapshot
 from hub.auth.principal import Principal
 from hub.authorization import actors, authorize, require_scope
+from hub.columns import Provenance
 from hub.endorsements.service import reset_co_endorsements
 from hub.errors import Conflict, NotFound
 from hub.lifecycle import Action, Entity
@@ -67,12 +68,15 @@ async def create(
     targets: Sequence[TargetChange],
     *,
     at: datetime | None = None,
+    provenance: Provenance | None = None,
 ) -> Pledge:
-    """A DRAFT pledge led by the caller's member."""
+    """A DRAFT pledge led by the caller's member (a connector's names its source record)."""
     require_scope(principal, Entity.PLEDGE, Action.CREATE)
     authorize(principal, Entity.PLEDGE, Action.CREATE, None, actors(principal))
     assert principal.member_id is not None  # MEMBER is held only by a member's client
-    pledge = await create_pledge(session, principal.member_id, draft, targets, at=at)
+    pledge = await create_pledge(
+        session, principal.member_id, draft, targets, at=at, provenance=provenance
+    )
     parts = changes_between(None, await parts_of(session, pledge.id))
     await record(session, principal, "pledge.create", pledge, parts=parts)
     return pledge

@@ -207,6 +207,28 @@ class PledgeSdg(Base):
     sdg: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
 
 
+class TextField(enum.StrEnum):
+    """Which of a pledge's texts a translation is of."""
+
+    TITLE = "TITLE"
+    DESCRIPTION = "DESCRIPTION"
+
+
+class PledgeText(Base):
+    """A pledge's title or description in one language (a BCP 47 tag, lower case), as its
+    source wrote it; the pledge's own ``title`` and ``description`` are what a reader gets
+    when no translation in the language asked for exists."""
+
+    __tablename__ = "pledge_texts"
+
+    pledge_id: Mapped[int] = mapped_column(
+        ForeignKey("pledges.id", ondelete="CASCADE"), primary_key=True
+    )
+    field: Mapped[TextField] = mapped_column(db_enum(TextField), primary_key=True)
+    language: Mapped[str] = mapped_column(String(35), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+
+
 class Indicator(enum.StrEnum):
     """What a target measures; OTHER needs a label."""
 

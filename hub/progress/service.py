@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.authorization import step
 from hub.columns import Provenance
-from hub.errors import InvalidInput, NotFound
+from hub.errors import Conflict, InvalidInput, NotFound
 from hub.integrity import flush
 from hub.lifecycle import Action, Entity
 from hub.live.announcements import Topic, announce
@@ -39,15 +39,7 @@ async def report_progress(
     check_report(draft)
     await get_pledge(session, pledge_id)
     await require_member(session, member_id, field=None)
-    targets = set(await session.scalars(select(Target.id).where(Target.pledge_id == pledge_id)))
-    named = {reported.target_id for reported in draft.values}
-    stray = sorted(named - targets)
-    if stray:
-        raise InvalidInput(
-            f"target(s) {', '.join(map(str, stray))} are not targets of pledge {pledge_id}",
-            code="UNKNOWN_TARGET",
-            field=("values",),
-        )
+    await _require_targets_of(session, pledge_id, draft)
     report = ProgressReport(
         pledge_id=pledge_id,
         reporting_member_id=member_id,
@@ -69,14 +61,69 @@ async def report_progress(
     )
     if provenance is not None:
         provenance.stamp(report)
-    if draft.disbursed_amount is not None and draft.disbursed_currency is not None:
-        disbursed = money(draft.disbursed_amount, draft.disbursed_currency, field="disbursed")
-        report.amount_minor, report.currency = disbursed.amount_minor, disbursed.currency
-        stamp_usd(report, await usd_equivalent(session, disbursed, draft.period_end, max_rate_age))
+    await _stamp_disbursed(session, report, draft, max_rate_age)
     session.add(report)
     await flush(session)
     await announce(session, Topic.PROGRESS_REPORTED, report.id)
     return report
+
+
+async def revise_report(
+    session: AsyncSession,
+    report: ProgressReport,
+    draft: ReportDraft,
+    *,
+    max_rate_age: timedelta = DEFAULT_MAX_RATE_AGE,
+) -> ProgressReport:
+    """Replace what a report not yet reviewed says: for an imported report its source
+    restated (a reviewed report stays as the secretariat saw it)."""
+    check_report(draft)
+    if report.status is not ReportStatus.SUBMITTED:
+        raise Conflict(
+            f"report {report.id} was {report.status.lower()} and stays as it was reviewed",
+            code="REPORT_REVIEWED",
+        )
+    await _require_targets_of(session, report.pledge_id, draft)
+    await session.execute(delete(ProgressValue).where(ProgressValue.report_id == report.id))
+    session.add_all(
+        ProgressValue(
+            report_id=report.id,
+            target_id=reported.target_id,
+            pledge_id=report.pledge_id,
+            value=reported.value,
+            note=reported.note,
+        )
+        for reported in draft.values
+    )
+    report.period_start, report.period_end = draft.period_start, draft.period_end
+    report.narrative = draft.narrative
+    report.amount_minor = report.currency = report.usd_amount_minor = report.usd_rate = None
+    report.usd_rate_date = report.usd_rate_source = report.usd_missing_reason = None
+    await _stamp_disbursed(session, report, draft, max_rate_age)
+    await flush(session)
+    await announce(session, Topic.PROGRESS_REPORTED, report.id)
+    return report
+
+
+async def _require_targets_of(session: AsyncSession, pledge_id: int, draft: ReportDraft) -> None:
+    targets = set(await session.scalars(select(Target.id).where(Target.pledge_id == pledge_id)))
+    named = {reported.target_id for reported in draft.values}
+    stray = sorted(named - targets)
+    if stray:
+        raise InvalidInput(
+            f"target(s) {', '.join(map(str, stray))} are not targets of pledge {pledge_id}",
+            code="UNKNOWN_TARGET",
+            field=("values",),
+        )
+
+
+async def _stamp_disbursed(
+    session: AsyncSession, report: ProgressReport, draft: ReportDraft, max_rate_age: timedelta
+) -> None:
+    if draft.disbursed_amount is not None and draft.disbursed_currency is not None:
+        disbursed = money(draft.disbursed_amount, draft.disbursed_currency, field="disbursed")
+        report.amount_minor, report.currency = disbursed.amount_minor, disbursed.currency
+        stamp_usd(report, await usd_equivalent(session, disbursed, draft.period_end, max_rate_age))
 
 
 async def review_report(

@@ -287,7 +287,10 @@ def test_an_outgoing_pledge_counts_only_when_the_activity_has_no_commitment() ->
             dataclasses.replace(commitment, type=TransactionType.OUTGOING_PLEDGE),
         ),
     )
-    plan = plan_of(ParsedActivity(original.place, both), options_for(DATA / "single_activity.xml"))
+    plan = plan_of(
+        ParsedActivity(original.place, both, original.xml),
+        options_for(DATA / "single_activity.xml"),
+    )
     assert not plan.pledge_only
     assert plan.flows[-1].kind is TransactionKind.PLEDGE
     assert not plan.flows[-1].counts
@@ -321,7 +324,10 @@ def test_a_flow_without_currency_is_rejected_and_the_rest_goes_on() -> None:
     bare = dataclasses.replace(
         activity, default_currency=None, transactions=(first, *activity.transactions[1:])
     )
-    plan = plan_of(ParsedActivity(original.place, bare), options_for(DATA / "single_activity.xml"))
+    plan = plan_of(
+        ParsedActivity(original.place, bare, original.xml),
+        options_for(DATA / "single_activity.xml"),
+    )
     [rejected] = plan.rejected_flows
     assert rejected.position == 1
     assert rejected.reason.startswith("no currency")

@@ -14,7 +14,7 @@ from hub.money.amounts import Money
 from hub.money.conversion import Rate, choose_rate, convert, usd_minor_units
 from hub.money.models import ExchangeRate
 from hub.money.rates import RateFileError, parse_fred, parse_imf
-from hub.money.service import load_rates, usd_equivalent
+from hub.money.service import RateCache, load_rates, usd_equivalent
 
 FX = Path(__file__).parents[2] / "data" / "fx"
 IMF = (FX / "imf_exchangerates.csv").read_text()
@@ -221,3 +221,23 @@ async def test_money_converts_with_loaded_rates(session: AsyncSession) -> None:
     assert late.amount_minor is None
     assert late.missing_reason is not None
     assert "2022-08-31" in late.missing_reason
+
+
+async def test_an_imports_rate_cache_converts_exactly_as_the_database_does(
+    session: AsyncSession,
+) -> None:
+    await load_rates(session, parse_imf(IMF))
+    await load_rates(session, parse_fred(FRED))
+    cache = RateCache()
+    days = [date(1950, 1, 1), date(1998, 12, 31), date(2022, 1, 31), date(2030, 6, 1)]
+    days += [date(2000, 1, 1) + timedelta(days=97 * step) for step in range(90)]
+    for currency in ("EUR", "GBP", "XCD", "AOA", "JPY", "CHF"):
+        for day in days:
+            for max_age in (timedelta(days=3), MAX_AGE, timedelta(days=400)):
+                value = Money(123_456, currency)
+                cached = await usd_equivalent(session, value, day, max_age, cache)
+                assert cached == await usd_equivalent(session, value, day, max_age), (
+                    currency,
+                    day,
+                    max_age,
+                )

@@ -1,0 +1,387 @@
+"""Console commands of the connectors: ``connectors``, ``import iati`` and ``deadletters``.
+
+Registered on ``p2c-hub`` where the console is composed (``hub.cli``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import BinaryIO
+
+import click
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connectors.framework import BATCH_SIZE, Incoming, Reject, Stopped, sync
+from connectors.iati.importer import SOURCE, incoming, options_for, record_of
+from connectors.iati.outcomes import Options
+from connectors.iati.parse import activities
+from connectors.iati.records import ParsedActivity
+from hub.audit.delivery import Sessions
+from hub.audit.ledger import record
+from hub.auth.principal import CONSOLE
+from hub.console import in_transaction, with_database
+from hub.imports.connectors import (
+    ConnectorConfig,
+    add_connector,
+    get_connector,
+    list_connectors,
+    only_connector,
+)
+from hub.imports.models import Connector, ConnectorKind, DeadLetter, RunStatus, SyncRun
+from hub.imports.runs import COUNTS, Resume, open_letters, runs_of
+from hub.organisations.service import find_organisation
+
+MAX_DOWNLOAD = 2 * 1024**3
+"""A URL's file is refused beyond this size (the largest IATI files are a few hundred MB)."""
+
+
+def _run_fields(run: SyncRun, connector: str) -> dict[str, object]:
+    return {
+        "id": run.id,
+        "connector": connector,
+        "source": run.source,
+        "status": run.status.value,
+        **{name: getattr(run, name) for name in COUNTS},
+        "started": run.started_at.isoformat(),
+        "seconds": (
+            round((run.finished_at - run.started_at).total_seconds(), 1)
+            if run.finished_at
+            else None
+        ),
+        "resumedFrom": run.resumed_from,
+        "error": run.error,
+    }
+
+
+def _table(rows: Sequence[dict[str, object]], columns: Sequence[str]) -> str:
+    """Rows as aligned columns with a header, numbers to the right."""
+    cells = [
+        [str(row.get(c, "") if row.get(c) is not None else "") for c in columns] for row in rows
+    ]
+    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(
+            v.rjust(w) if v.isdigit() else v.ljust(w) for v, w in zip(values, widths, strict=True)
+        ).rstrip()
+
+    return "\n".join([line(columns), *(line(r) for r in cells)])
+
+
+@click.group("connectors")
+def connectors_group() -> None:
+    """Connectors: who they act for, what they select, and their runs."""
+
+
+@connectors_group.command("add")
+@click.argument("name")
+@click.option("--member", required=True, help="The member it acts for: id or IATI identifier.")
+@click.option(
+    "--kind",
+    type=click.Choice([kind.value for kind in ConnectorKind]),
+    default=ConnectorKind.IATI_FILE.value,
+    show_default=True,
+    help="Where its records come from.",
+)
+@click.option("--activity", "activity_ids", multiple=True, help="Select this activity id.")
+@click.option("--reporting-org", "reporting_orgs", multiple=True, help="Select this reporter.")
+@click.option("--sector", "sectors", multiple=True, help="Select this DAC 5-digit sector.")
+@click.option("--tag", "tags", multiple=True, help="Select this tag, as vocabulary:code.")
+@click.option(
+    "--also-reports-as",
+    "identifiers",
+    multiple=True,
+    help="Another IATI organisation identifier the member publishes under.",
+)
+@click.option("--publish", is_flag=True, help="Let it publish the SMART-complete pledges.")
+def connectors_add(
+    name: str,
+    member: str,
+    kind: str,
+    activity_ids: tuple[str, ...],
+    reporting_orgs: tuple[str, ...],
+    sectors: tuple[str, ...],
+    tags: tuple[str, ...],
+    identifiers: tuple[str, ...],
+    publish: bool,
+) -> None:
+    """Add a connector acting for a member (the secretariat's decision: it writes as them)."""
+    config = ConnectorConfig(activity_ids, reporting_orgs, sectors, tags, identifiers, publish)
+
+    async def work(session: AsyncSession) -> Connector:
+        organisation = await find_organisation(session, member, field="member")
+        connector = await add_connector(session, name, ConnectorKind(kind), organisation.id, config)
+        await record(session, CONSOLE, "connector.add", connector)
+        return connector
+
+    connector = in_transaction(work)
+    click.echo(f"connector {connector.name} added, acting for member {connector.member_id}")
+
+
+def _connector_fields(connector: Connector) -> dict[str, object]:
+    return {
+        "name": connector.name,
+        "kind": connector.kind.value,
+        "member": connector.member_id,
+        "config": json.loads(connector.config),
+    }
+
+
+@connectors_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print them as JSON.")
+def connectors_list(as_json: bool) -> None:
+    """Every connector."""
+
+    async def work(session: AsyncSession) -> list[dict[str, object]]:
+        return [_connector_fields(c) for c in await list_connectors(session)]
+
+    found = in_transaction(work, read_only=True)
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    rows = [{**c, "config": json.dumps(c["config"], sort_keys=True)} for c in found]
+    click.echo(_table(rows, ["name", "kind", "member", "config"]))
+
+
+@connectors_group.command("runs")
+@click.argument("name", required=False)
+@click.option("--limit", default=20, show_default=True, help="How many, newest first.")
+@click.option("--json", "as_json", is_flag=True, help="Print them as JSON.")
+def connectors_runs(name: str | None, limit: int, as_json: bool) -> None:
+    """The latest sync runs, of one connector or all, with their counts."""
+
+    async def work(session: AsyncSession) -> list[dict[str, object]]:
+        names = {c.id: c.name for c in await list_connectors(session)}
+        connector_id = (await get_connector(session, name)).id if name else None
+        return [
+            _run_fields(r, names[r.connector_id])
+            for r in await runs_of(session, connector_id, limit)
+        ]
+
+    rows = in_transaction(work, read_only=True)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    click.echo(_table(rows, ["id", "connector", "status", *COUNTS, "seconds", "source"]))
+
+
+@click.group("import")
+def import_group() -> None:
+    """Import records from files or URLs through a connector."""
+
+
+@contextmanager
+def _opened(source: str) -> Iterator[tuple[BinaryIO, str, int]]:
+    """The source's bytes as a file, its name for runs (an absolute path, or the URL) and
+    its size; a URL is downloaded first, whole, so its digest names what was read."""
+    if source.startswith(("https://", "http://")):
+        with tempfile.TemporaryFile() as spool:
+            try:
+                with httpx.stream("GET", source, follow_redirects=True, timeout=60) as response:
+                    response.raise_for_status()
+                    for chunk in response.iter_bytes():
+                        spool.write(chunk)
+                        if spool.tell() > MAX_DOWNLOAD:
+                            raise click.ClickException(
+                                f"{source}: larger than {MAX_DOWNLOAD // 1024**2} MB, refused"
+                            )
+            except httpx.HTTPError as error:
+                raise click.ClickException(f"{source}: {error}") from None
+            size = spool.tell()
+            spool.seek(0)
+            yield spool, source, size
+        return
+    path = Path(source)
+    if not path.is_file():
+        raise click.ClickException(f"{source}: no such file")
+    with path.open("rb") as stream:
+        yield stream, str(path.resolve()), path.stat().st_size
+
+
+def _digest(stream: BinaryIO) -> str:
+    digest = hashlib.sha256()
+    while chunk := stream.read(1 << 20):
+        digest.update(chunk)
+    stream.seek(0)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class _Imported:
+    run: SyncRun
+    failed: bool
+
+
+@import_group.command("iati")
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--connector", "connector_name", help="The connector to import through.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 10_000),
+    default=BATCH_SIZE,
+    show_default=True,
+    help="Activities committed together with the run's marker.",
+)
+def import_iati(sources: tuple[str, ...], connector_name: str | None, batch_size: int) -> None:
+    """Import IATI activity files (paths or URLs) as the connector's member's pledges.
+
+    Each file is a sync run; a run killed part-way resumes where it stopped when the same
+    file is imported again. A summary table follows; records that could not be taken are
+    dead letters (p2c-hub deadletters list).
+    """
+
+    async def work(sessions: Sessions) -> tuple[str, list[_Imported]]:
+        async with sessions() as session:
+            connector = await _connector(session, connector_name, ConnectorKind.IATI_FILE)
+            options = await options_for(session, connector)
+        done = []
+        for source in sources:
+            done.append(await _import_one(sessions, connector, source, options, batch_size))
+        return connector.name, done
+
+    name, done = with_database(work)
+    rows = [_run_fields(item.run, name) for item in done]
+    click.echo(_table(rows, ["source", "status", *COUNTS, "seconds"]))
+    letters = sum(item.run.rejected for item in done)
+    if letters:
+        click.echo(f"{letters} record(s) could not be taken: p2c-hub deadletters list")
+    failed = [item.run for item in done if item.failed]
+    if failed:
+        raise click.ClickException("; ".join(f"{run.source}: {run.error}" for run in failed))
+
+
+async def _connector(session: AsyncSession, name: str | None, kind: ConnectorKind) -> Connector:
+    return await get_connector(session, name) if name else await only_connector(session, kind)
+
+
+async def _import_one(
+    sessions: Sessions, connector: Connector, source: str, options: Options, batch_size: int
+) -> _Imported:
+    with _opened(source) as (stream, name, size):
+        digest = _digest(stream)
+        label = Path(name).name if not name.startswith("http") else name
+        with click.progressbar(length=size, label=label, file=sys.stderr) as bar:
+
+            def moved(_: int) -> None:
+                bar.update(stream.tell() - bar.pos)
+
+            try:
+                run = await sync(
+                    sessions,
+                    connector,
+                    name,
+                    digest,
+                    lambda resume: incoming(stream, label, options, resume.position),
+                    moved,
+                    batch_size=batch_size,
+                )
+            except Stopped as stopped:
+                return _Imported(stopped.run, True)
+        return _Imported(run, run.status is RunStatus.FAILED)
+
+
+@click.group("deadletters")
+def deadletters_group() -> None:
+    """Records a run could not take: list them, and take them again after a fix."""
+
+
+def _letter_fields(letter: DeadLetter, connector: str) -> dict[str, object]:
+    return {
+        "id": letter.id,
+        "connector": connector,
+        "run": letter.sync_run_id,
+        "source": letter.source,
+        "externalId": letter.external_id,
+        "place": letter.place,
+        "reason": letter.reason,
+        "attempts": letter.attempts,
+        "payloadBytes": len(letter.payload.encode()) if letter.payload else 0,
+    }
+
+
+@deadletters_group.command("list")
+@click.option("--connector", "connector_name", help="Only this connector's.")
+@click.option("--json", "as_json", is_flag=True, help="Print them as JSON, with payloads.")
+def deadletters_list(connector_name: str | None, as_json: bool) -> None:
+    """Dead letters still open, oldest first."""
+
+    async def work(session: AsyncSession) -> list[dict[str, object]]:
+        names = {c.id: c.name for c in await list_connectors(session)}
+        connector_id = (await get_connector(session, connector_name)).id if connector_name else None
+        return [
+            {**_letter_fields(letter, names[letter.connector_id]), "payload": letter.payload}
+            for letter in await open_letters(session, connector_id)
+        ]
+
+    rows = in_transaction(work, read_only=True)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("no open dead letters")
+        return
+    click.echo(
+        _table(rows, ["id", "connector", "run", "externalId", "place", "attempts", "reason"])
+    )
+
+
+def _reread(letter: DeadLetter, options: Options) -> Incoming:
+    """A dead letter's record, read from its payload with today's parser and mapping."""
+    parsed = next(iter(activities(letter.payload.encode())), None) if letter.payload else None
+    if isinstance(parsed, ParsedActivity):
+        again = record_of(parsed, letter.place, options)
+        return Incoming(0, again.source, letter.place, again.external_id, again.payload,
+                        again.work, letter.id)  # fmt: skip
+    reason = letter.reason if letter.payload is None else "UNREADABLE: the payload is no activity"
+    return Incoming(0, SOURCE, letter.place, letter.external_id, letter.payload,
+                    Reject(reason), letter.id)  # fmt: skip
+
+
+def _given(records: list[Incoming], _: Resume) -> list[Incoming]:
+    return records
+
+
+@deadletters_group.command("retry")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--connector", "connector_name", help="Only this connector's.")
+def deadletters_retry(ids: tuple[int, ...], connector_name: str | None) -> None:
+    """Take open dead letters again (all, or those named) through today's mapping: each
+    one taken is resolved; one still refused stays, with today's reason."""
+
+    async def work(sessions: Sessions) -> list[tuple[str, SyncRun]]:
+        async with sessions() as session:
+            letters = await open_letters(session, ids=ids)
+            wanted = await get_connector(session, connector_name) if connector_name else None
+            connectors = {c.id: c for c in await list_connectors(session)}
+            by_connector: dict[int, list[DeadLetter]] = {}
+            for letter in letters:
+                if wanted is None or letter.connector_id == wanted.id:
+                    by_connector.setdefault(letter.connector_id, []).append(letter)
+            options = {cid: await options_for(session, connectors[cid]) for cid in by_connector}
+        runs = []
+        for cid, waiting in by_connector.items():
+            again = [_reread(letter, options[cid]) for letter in waiting]
+            run = await sync(sessions, connectors[cid], None, None, partial(_given, again))
+            runs.append((connectors[cid].name, run))
+        return runs
+
+    runs = with_database(work)
+    if not runs:
+        click.echo("no open dead letters")
+        return
+    rows = [{**_run_fields(run, name), "still open": run.rejected} for name, run in runs]
+    click.echo(_table(rows, ["connector", "fetched", "created", "updated", "unchanged",
+                             "unclaimed", "skipped", "still open"]))  # fmt: skip
+
+
+COMMANDS = (connectors_group, import_group, deadletters_group)
+"""What ``p2c-hub`` adds of the connectors."""
