@@ -27,6 +27,7 @@ from schema.auth import RefuseUnauthenticated
 from schema.countries import Country, CountryQueries
 from schema.debug import QueryStats
 from schema.errors import error_policy
+from schema.imports import ImportQueries
 from schema.limits import (
     GatewayOnlySdl,
     LimitSettings,
@@ -64,6 +65,7 @@ class Query(
     RateLimitQueries,
     ViewerQueries,
     AuditQueries,
+    ImportQueries,
 ):
     pass
 

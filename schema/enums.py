@@ -11,6 +11,7 @@ import strawberry
 
 from hub.countries.models import CountryGroup
 from hub.endorsements.models import EndorsementStatus, Role
+from hub.imports.models import ConnectorKind, LetterStatus, ReviewStatus, RunStatus
 from hub.money.models import TransactionKind
 from hub.organisations.models import MembershipStatus, OrganisationType
 from hub.organisations.queries import OrganisationOrderField
@@ -30,19 +31,23 @@ from hub.progress.models import ReportStatus
 from hub.stats import StatsGroupBy
 
 __all__ = [
-    "BeneficiaryGroup", "CountryGroup", "Direction", "EndorsementStatus", "FocusArea",
-    "ImplementationStatus", "Indicator", "Measure", "MembershipStatus", "OrganisationOrderField",
-    "OrganisationType", "PledgeOrderField", "PledgeType", "PublicationStatus", "ReportStatus",
-    "ReportingStatus", "Role", "SortDirection", "StatsGroupBy", "TransactionKind",
+    "BeneficiaryGroup", "ConnectorKind", "CountryGroup", "Direction", "EndorsementStatus",
+    "FocusArea", "ImplementationStatus", "Indicator", "LetterStatus", "Measure",
+    "MembershipStatus", "OrganisationOrderField", "OrganisationType", "PledgeOrderField",
+    "PledgeType", "PublicationStatus", "ReportStatus", "ReportingStatus", "ReviewStatus", "Role",
+    "RunStatus", "SortDirection", "StatsGroupBy", "TransactionKind",
 ]  # fmt: skip
 
 
-def _register(cls: type[enum.Enum], description: str, values: dict[str, str]) -> None:
-    """Register ``cls`` with a description for the enum and every one of its values."""
+def _register(
+    cls: type[enum.Enum], description: str, values: dict[str, str], name: str | None = None
+) -> None:
+    """Register ``cls`` (as ``name``, when the hub's name says too little in GraphQL) with a
+    description for the enum and every one of its values."""
     missing = {member.name for member in cls} - set(values)
     if missing:
         raise ValueError(f"{cls.__name__} values without a description: {sorted(missing)}")
-    strawberry.enum(cls, description=description)
+    strawberry.enum(cls, name=name, description=description)
     for value in cls.__strawberry_definition__.values:  # type: ignore[attr-defined]
         value.description = values[value.name]
 
@@ -251,3 +256,38 @@ _register(
 class SortDirection(enum.Enum):
     ASC = strawberry.enum_value("ASC", description="Smallest first.")
     DESC = strawberry.enum_value("DESC", description="Largest first.")
+
+
+_register(
+    ConnectorKind,
+    "Where a connector's records come from.",
+    {"IATI_FILE": "IATI activity files, from disk or a URL (p2c-hub import iati)."},
+    name="ConnectorKind",
+)
+_register(
+    RunStatus,
+    "Where a sync run stands.",
+    {
+        "RUNNING": "Under way (or its process died and the next run has not noticed yet).",
+        "SUCCEEDED": "Read its sources to the end.",
+        "FAILED": "Stopped on the error it names; what its committed batches wrote stays.",
+        "INTERRUPTED": "Its process stopped mid-run; the next run over the same bytes resumes "
+        "after its position.",
+    },
+    name="SyncRunStatus",
+)
+_register(
+    LetterStatus,
+    "Whether a dead letter still waits.",
+    {
+        "OPEN": "Its record was not taken yet: a retry tries it again.",
+        "RESOLVED": "A later run took its record.",
+    },
+    name="DeadLetterStatus",
+)
+_register(
+    ReviewStatus,
+    "Whether a review item still waits for a person.",
+    {"OPEN": "Waits for a person.", "RESOLVED": "Looked at."},
+    name="ReviewStatus",
+)

@@ -1,7 +1,9 @@
 """Dataloaders: one per relation, each a single statement per batch, results in key order.
 
 Every loader reads through ``hub`` query functions, which apply the visibility rule; the audit
-trail's loaders are used only once the caller's ``audit:read`` scope has been checked.
+trail's loaders are used only once the caller's ``audit:read`` scope has been checked, the
+connectors' once its ``connectors:admin`` scope has, and a pledge's source record once the
+caller was found to be one who may see it (``hub.imports.queries.sees_source``).
 """
 
 from __future__ import annotations
@@ -25,12 +27,21 @@ from hub.endorsements.queries import (
     endorsements_by_organisation,
     endorsements_by_pledge,
 )
+from hub.imports.models import Connector, DeadLetter, ReviewEntry, SourceRecord, SyncRun
+from hub.imports.queries import (
+    connectors_by_id,
+    letters_by_id,
+    review_entries_by_id,
+    runs_by_id,
+    sources_by_pledge,
+    texts_by_pledge,
+)
 from hub.money.models import MoneyFlow
 from hub.money.queries import flows_by_pledge
 from hub.organisations.models import Organisation
 from hub.organisations.queries import OrganisationTotals, totals_by_organisation
 from hub.organisations.service import organisations_by_id
-from hub.pledges.models import BeneficiaryGroup, FocusArea, Pledge, Target
+from hub.pledges.models import BeneficiaryGroup, FocusArea, Pledge, PledgeText, Target
 from hub.pledges.queries import (
     PledgeIdsKey,
     beneficiaries_by_pledge,
@@ -133,6 +144,16 @@ class Loaders:
         self.audit_event: DataLoader[int, Logged | None] = self._make(events_by_id, None)
         self.endorsement_step: DataLoader[int, EndorsementStep | None] = self._make(
             steps_by_event, None
+        )
+        self.pledge_texts: DataLoader[int, list[PledgeText]] = self._make(texts_by_pledge, [])
+        self.pledge_source: DataLoader[int, SourceRecord | None] = self._make(
+            sources_by_pledge, None
+        )
+        self.connector: DataLoader[int, Connector | None] = self._make(connectors_by_id, None)
+        self.sync_run: DataLoader[int, SyncRun | None] = self._make(runs_by_id, None)
+        self.dead_letter: DataLoader[int, DeadLetter | None] = self._make(letters_by_id, None)
+        self.review_entry: DataLoader[int, ReviewEntry | None] = self._make(
+            review_entries_by_id, None
         )
 
     def _make(

@@ -1,5 +1,6 @@
 """``node`` and ``nodes``: any pledge, organisation or country by its global id (and, for
-auditors, any audit event or endorsement step)."""
+auditors, any audit event or endorsement step; for connector administrators, any connector,
+sync run, dead letter or review item)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from hub.pagination import MAX_PAGE_SIZE
 from schema.audit import AuditEvent, EndorsementStep
 from schema.context import Info
 from schema.countries import Country
+from schema.imports import Connector, DeadLetter, ReviewItem, SyncRun
 from schema.organisations import Endorsement, Organisation
 from schema.pledges import Pledge
 from schema.progress import ProgressReport, Target
@@ -27,6 +29,10 @@ NODE_TYPES: dict[str, Any] = {
     "Target": Target,
     "AuditEvent": AuditEvent,
     "EndorsementStep": EndorsementStep,
+    "Connector": Connector,
+    "SyncRun": SyncRun,
+    "DeadLetter": DeadLetter,
+    "ReviewItem": ReviewItem,
 }
 
 

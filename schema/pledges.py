@@ -11,12 +11,15 @@ import strawberry
 from strawberry import relay
 
 from hub.countries.models import CountryGroup
+from hub.imports.models import SourceRecord as SourceModel
+from hub.imports.queries import languages_of, sees_source, strings, text_in
 from hub.money.amounts import to_minor_units
 from hub.money.currencies import get_currency
 from hub.money.models import MoneyFlow as FlowModel
 from hub.money.queries import flow_totals
 from hub.pagination import Slice, window
 from hub.pledges.models import Pledge as PledgeModel
+from hub.pledges.models import TextField
 from hub.pledges.queries import GroupAsOf, PledgeFilter, PledgeOrder, pledge_page
 from hub.progress.measures import last_counted_report, reporting_status
 from schema.common import Entity, Money, Provenance, dollars
@@ -92,13 +95,86 @@ class FlowTotal:
     )
 
 
+Language = Annotated[
+    str | None,
+    strawberry.argument(
+        description="A BCP 47 language tag, any case, such as fr or fr-CA: the text in that "
+        "language, else in another of the same primary language (fr for fr-CA, fr-CA for fr)."
+    ),
+]
+
+
+@strawberry.type(description="Where an imported pledge came from, and what its import left to do.")
+class PledgeSource:
+    source: str = strawberry.field(description="The source, such as iati.")
+    external_id: str = strawberry.field(
+        description="The record's id in the source (an IATI activity identifier)."
+    )
+    place: str | None = strawberry.field(
+        description="Where the record was read: its file or URL and its position there."
+    )
+    notes: list[str] = strawberry.field(
+        description="What the import noted in mapping it (texts cut short, values left out)."
+    )
+    gaps: list[str] = strawberry.field(
+        description="What keeps the pledge from being SMART-complete, so that it stayed a "
+        "draft; empty when it was submitted."
+    )
+    pledge_only: bool = strawberry.field(
+        description="Its money is pledged, not committed: only outgoing pledges count."
+    )
+    needs_review: bool = strawberry.field(
+        description="A part of it waits for a person (an organisation to create): the next "
+        "run applies it again."
+    )
+
+    @classmethod
+    def from_model(cls, record: SourceModel) -> PledgeSource:
+        """The GraphQL view of a pledge's source record."""
+        return cls(
+            source=record.source,
+            external_id=record.external_id,
+            place=record.place,
+            notes=strings(record.notes),
+            gaps=strings(record.gaps),
+            pledge_only=record.pledge_only,
+            needs_review=record.pending,
+        )
+
+
+async def _text(
+    info: Info, pledge_id: int, field: TextField, language: str | None, own: str
+) -> str:
+    """A pledge's text in ``language`` when its source wrote one, else its own."""
+    if language is None:
+        return own
+    texts = await info.context.loaders.pledge_texts.load(pledge_id)
+    return text_in(texts, field, language) or own
+
+
+async def _title(root: Pledge, info: Info, language: Language = None) -> str:
+    return await _text(info, root.pledge_id, TextField.TITLE, language, root.own_title)
+
+
+async def _description(root: Pledge, info: Info, language: Language = None) -> str:
+    return await _text(info, root.pledge_id, TextField.DESCRIPTION, language, root.own_description)
+
+
 @strawberry.federation.type(
     keys=["id"], description="A member's commitment to connect the hardest-to-connect countries."
 )
 class Pledge(Entity, relay.Node):
     pledge_id: relay.NodeID[int]
-    title: str = strawberry.field(description="Short title.")
-    description: str = strawberry.field(description="What the pledge commits to.")
+    title: str = strawberry.field(
+        resolver=_title,
+        description="Short title; with language, as the pledge's source wrote it in that "
+        "language, when it did (see languages), else this one.",
+    )
+    description: str = strawberry.field(
+        resolver=_description,
+        description="What the pledge commits to; with language, as the pledge's source wrote "
+        "it in that language, when it did (see languages), else this one.",
+    )
     pledge_type: PledgeType = strawberry.field(description="Kind of pledge.")
     publication_status: PublicationStatus = strawberry.field(
         description="Where it is in its public life."
@@ -127,14 +203,16 @@ class Pledge(Entity, relay.Node):
     created_at: datetime = strawberry.field(description="When the hub recorded it.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
     lead_id: strawberry.Private[int]
+    own_title: strawberry.Private[str]
+    own_description: strawberry.Private[str]
 
     @classmethod
     def from_model(cls, pledge: PledgeModel) -> Pledge:
         """The GraphQL view of a pledge."""
         return cls(
             pledge_id=pledge.id,
-            title=pledge.title,
-            description=pledge.description,
+            own_title=pledge.title,
+            own_description=pledge.description,
             pledge_type=pledge.pledge_type,
             publication_status=pledge.publication_status,
             implementation_status=pledge.implementation_status,
@@ -185,6 +263,25 @@ class Pledge(Entity, relay.Node):
             kind=kind,
             to_node=cls.from_model,
         )
+
+    @strawberry.field(
+        description="The languages (BCP 47 tags, lower case) its source wrote its title or "
+        "description in, which title(language:) and description(language:) give; empty for a "
+        "pledge written in the hub."
+    )
+    async def languages(self, info: Info) -> list[str]:
+        return languages_of(await info.context.loaders.pledge_texts.load(self.pledge_id))
+
+    @strawberry.field(
+        description="The source record it was imported from and what the import left to do; "
+        "null when it was written in the hub, and for callers other than its lead member, "
+        "the secretariat and connector administrators (scope connectors:admin)."
+    )
+    async def imported_from(self, info: Info) -> PledgeSource | None:
+        if not sees_source(info.context.principal, self.lead_id):
+            return None
+        record = await info.context.loaders.pledge_source.load(self.pledge_id)
+        return PledgeSource.from_model(record) if record is not None else None
 
     @strawberry.field(description="The member that leads the pledge.")
     async def lead(self, info: Info) -> Organisation:

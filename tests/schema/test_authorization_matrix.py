@@ -168,6 +168,11 @@ ROWS: dict[tuple[str, str], tuple[str, ...]] = {
     ("treeHead", NONE): (UNAUTH, SCOPE, SCOPE, SCOPE, NULL, NULL),
     ("inclusionProof", NONE): (UNAUTH, SCOPE, SCOPE, SCOPE, NF, NF),
     ("consistencyProof", NONE): (UNAUTH, SCOPE, SCOPE, SCOPE, OK, OK),
+    # The connector administrators' fields: connectors:admin, which only the secretariat holds.
+    ("connectors", NONE): (UNAUTH, SCOPE, SCOPE, SCOPE, OK, SCOPE),
+    ("syncRuns", NONE): (UNAUTH, SCOPE, SCOPE, SCOPE, OK, SCOPE),
+    ("deadLetters", NONE): (UNAUTH, SCOPE, SCOPE, SCOPE, OK, SCOPE),
+    ("reviewQueue", NONE): (UNAUTH, SCOPE, SCOPE, SCOPE, OK, SCOPE),
 }
 
 EXPECTED: dict[tuple[str, str, str], str] = {
@@ -472,6 +477,22 @@ CALLS: dict[str, Call] = {
     ),
     "consistencyProof": lambda built: (
         "query { consistencyProof(fromSize: 0, toSize: 0) { path } }",
+        {},
+    ),
+    "connectors": lambda built: (
+        "query { connectors(first: 5) { totalCount edges { node { name } } } }",
+        {},
+    ),
+    "syncRuns": lambda built: (
+        "query { syncRuns(status: FAILED, first: 5) { totalCount edges { node { error } } } }",
+        {},
+    ),
+    "deadLetters": lambda built: (
+        "query { deadLetters(first: 5) { totalCount edges { node { reason payload } } } }",
+        {},
+    ),
+    "reviewQueue": lambda built: (
+        "query { reviewQueue(first: 5) { totalCount edges { node { subject code } } } }",
         {},
     ),
 }

@@ -1,0 +1,470 @@
+"""The connector administrators' root fields (scope ``connectors:admin``): connectors, their
+sync runs, the dead letters runs left and the review queue. Their types are nodes that only
+such a caller sees; to anyone else ``node`` answers null, as for audit events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+from strawberry import relay
+
+from hub.authorization import holds_any_scope, require_any_scope
+from hub.imports.connectors import ConnectorConfig
+from hub.imports.models import Connector as ConnectorModel
+from hub.imports.models import DeadLetter as LetterModel
+from hub.imports.models import ReviewEntry as ReviewModel
+from hub.imports.models import SyncRun as RunModel
+from hub.imports.queries import (
+    CONNECTORS_ADMIN,
+    connector_page,
+    letter_page,
+    review_page,
+    run_page,
+)
+from schema.context import Info
+from schema.enums import ConnectorKind, LetterStatus, ReviewStatus, RunStatus
+from schema.organisations import Organisation
+from schema.pagination import (
+    After,
+    Before,
+    First,
+    Last,
+    build_connection,
+    fingerprint,
+    key_of,
+    node_key,
+    slice_of,
+)
+from schema.pledges import Pledge
+
+
+def _admin(info: Info) -> None:
+    require_any_scope(info.context.principal, CONNECTORS_ADMIN)
+
+
+def _sees_imports(info: Info) -> bool:
+    return holds_any_scope(info.context.principal, CONNECTORS_ADMIN)
+
+
+def _keys(node_ids: Iterable[str]) -> list[int]:
+    return [key if (key := node_key(i)) is not None else -1 for i in node_ids]
+
+
+@strawberry.type(
+    description="A configured connector: the member it imports for, and which records."
+)
+class Connector(relay.Node):
+    key: relay.NodeID[int]
+    name: str = strawberry.field(description="Its unique name, such as iati-alpha.")
+    kind: ConnectorKind = strawberry.field(description="Where its records come from.")
+    activity_ids: list[str] = strawberry.field(description="Activity ids it selects.")
+    reporting_orgs: list[str] = strawberry.field(
+        description="Reporting organisations (IATI identifiers) whose activities it selects."
+    )
+    sectors: list[str] = strawberry.field(description="DAC 5-digit sectors it selects.")
+    tags: list[str] = strawberry.field(description="Tags it selects, as vocabulary:code.")
+    identifiers: list[str] = strawberry.field(
+        description="IATI organisation identifiers its member also reports as."
+    )
+    publish: bool = strawberry.field(
+        description="Whether it publishes the SMART-complete pledges it imports (else it "
+        "submits them to the secretariat)."
+    )
+    created_at: datetime = strawberry.field(description="When it was configured.")
+    updated_at: datetime = strawberry.field(description="When its configuration last changed.")
+    member_id: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, connector: ConnectorModel) -> Connector:
+        config = ConnectorConfig.from_json(connector.config)
+        return cls(
+            key=connector.id,
+            name=connector.name,
+            kind=connector.kind,
+            activity_ids=list(config.activity_ids),
+            reporting_orgs=list(config.reporting_orgs),
+            sectors=list(config.sectors),
+            tags=list(config.tags),
+            identifiers=list(config.identifiers),
+            publish=config.publish,
+            created_at=connector.created_at,
+            updated_at=connector.updated_at,
+            member_id=connector.member_id,
+        )
+
+    @classmethod
+    async def load(cls, info: Info, connector_id: int) -> Connector:
+        """The connector a run or a letter belongs to (it always exists)."""
+        connector = await info.context.loaders.connector.load(connector_id)
+        if connector is None:
+            raise LookupError(f"connector {connector_id} is referred to but missing")
+        return cls.from_model(connector)
+
+    @classmethod
+    async def load_nodes(cls, info: Info, node_ids: Iterable[str]) -> list[Connector | None]:
+        """Connectors by id, for a caller with connectors:admin; hidden from every other."""
+        keys = _keys(node_ids)
+        if not _sees_imports(info):
+            return [None for _ in keys]
+        found = await info.context.loaders.connector.load_many(keys)
+        return [cls.from_model(c) if c is not None else None for c in found]
+
+    @strawberry.field(description="The member it imports pledges for (their lead).")
+    async def member(self, info: Info) -> Organisation:
+        return await Organisation.load(info, self.member_id)
+
+
+@strawberry.type(description="One run of a connector over its sources, with what it did.")
+class SyncRun(relay.Node):
+    key: relay.NodeID[int]
+    run_id: int = strawberry.field(
+        description="The run's number (as AuditActor.syncRunId names it)."
+    )
+    status: RunStatus = strawberry.field(description="Where it stands.")
+    started_at: datetime = strawberry.field(description="When it started.")
+    finished_at: datetime | None = strawberry.field(
+        description="When it ended; null while it runs."
+    )
+    source: str | None = strawberry.field(description="What it reads: a file's path or a URL.")
+    source_digest: str | None = strawberry.field(
+        description="SHA-256 of the bytes it read, in hex."
+    )
+    position: int = strawberry.field(
+        description="Its marker: the last record whose batch was committed."
+    )
+    fetched: int = strawberry.field(description="Records read.")
+    created: int = strawberry.field(description="Pledges (or unclaimed records) created.")
+    updated: int = strawberry.field(description="Pledges (or unclaimed records) updated.")
+    unchanged: int = strawberry.field(description="Records read again unchanged.")
+    rejected: int = strawberry.field(description="Records kept as dead letters.")
+    unclaimed: int = strawberry.field(
+        description="Records another organisation reports: kept for linking, never pledges."
+    )
+    skipped: int = strawberry.field(description="Records its selection does not name.")
+    error: str | None = strawberry.field(description="Why it failed or was interrupted.")
+    connector_id: strawberry.Private[int]
+    resumed_from_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_model(cls, run: RunModel) -> SyncRun:
+        return cls(
+            key=run.id,
+            run_id=run.id,
+            status=run.status,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+            source=run.source,
+            source_digest=run.source_digest,
+            position=run.position,
+            fetched=run.fetched,
+            created=run.created,
+            updated=run.updated,
+            unchanged=run.unchanged,
+            rejected=run.rejected,
+            unclaimed=run.unclaimed,
+            skipped=run.skipped,
+            error=run.error,
+            connector_id=run.connector_id,
+            resumed_from_id=run.resumed_from,
+        )
+
+    @classmethod
+    async def load(cls, info: Info, run_id: int) -> SyncRun:
+        """The run a letter or a review item refers to (it always exists)."""
+        run = await info.context.loaders.sync_run.load(run_id)
+        if run is None:
+            raise LookupError(f"sync run {run_id} is referred to but missing")
+        return cls.from_model(run)
+
+    @classmethod
+    async def load_nodes(cls, info: Info, node_ids: Iterable[str]) -> list[SyncRun | None]:
+        """Runs by id, for a caller with connectors:admin; hidden from every other."""
+        keys = _keys(node_ids)
+        if not _sees_imports(info):
+            return [None for _ in keys]
+        found = await info.context.loaders.sync_run.load_many(keys)
+        return [cls.from_model(run) if run is not None else None for run in found]
+
+    @strawberry.field(description="Seconds from its start to its end; null while it runs.")
+    def duration_seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+    @strawberry.field(description="The connector that ran.")
+    async def connector(self, info: Info) -> Connector:
+        return await Connector.load(info, self.connector_id)
+
+    @strawberry.field(
+        description="The interrupted run whose position it resumed after; null when it "
+        "started at the beginning."
+    )
+    async def resumed_from(self, info: Info) -> SyncRun | None:
+        if self.resumed_from_id is None:
+            return None
+        return await SyncRun.load(info, self.resumed_from_id)
+
+
+@strawberry.type(description="A record a run could not map or write: why, where, and its payload.")
+class DeadLetter(relay.Node):
+    key: relay.NodeID[int]
+    letter_id: int = strawberry.field(
+        description="The letter's number (p2c-hub deadletters retry takes it)."
+    )
+    status: LetterStatus = strawberry.field(description="Whether it still waits.")
+    source: str = strawberry.field(description="The source, such as iati.")
+    external_id: str | None = strawberry.field(
+        description="The record's id in the source, when it could be read."
+    )
+    place: str = strawberry.field(
+        description="Where the record was: its file or URL and its position there."
+    )
+    reason: str = strawberry.field(description="Why it was not taken.")
+    payload: str | None = strawberry.field(
+        description="The record as the source gave it (for IATI, its XML)."
+    )
+    attempts: int = strawberry.field(description="How many runs tried it.")
+    created_at: datetime = strawberry.field(description="When it was first kept.")
+    updated_at: datetime = strawberry.field(description="When it last changed.")
+    resolved_at: datetime | None = strawberry.field(description="When a later run took the record.")
+    connector_id: strawberry.Private[int]
+    run_id: strawberry.Private[int]
+    resolved_by_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_model(cls, letter: LetterModel) -> DeadLetter:
+        return cls(
+            key=letter.id,
+            letter_id=letter.id,
+            status=letter.status,
+            source=letter.source,
+            external_id=letter.external_id,
+            place=letter.place,
+            reason=letter.reason,
+            payload=letter.payload,
+            attempts=letter.attempts,
+            created_at=letter.created_at,
+            updated_at=letter.updated_at,
+            resolved_at=letter.resolved_at,
+            connector_id=letter.connector_id,
+            run_id=letter.sync_run_id,
+            resolved_by_id=letter.resolved_by_run_id,
+        )
+
+    @classmethod
+    async def load_nodes(cls, info: Info, node_ids: Iterable[str]) -> list[DeadLetter | None]:
+        """Letters by id, for a caller with connectors:admin; hidden from every other."""
+        keys = _keys(node_ids)
+        if not _sees_imports(info):
+            return [None for _ in keys]
+        found = await info.context.loaders.dead_letter.load_many(keys)
+        return [cls.from_model(letter) if letter is not None else None for letter in found]
+
+    @strawberry.field(description="The connector whose run kept it.")
+    async def connector(self, info: Info) -> Connector:
+        return await Connector.load(info, self.connector_id)
+
+    @strawberry.field(description="The run that kept it.")
+    async def run(self, info: Info) -> SyncRun:
+        return await SyncRun.load(info, self.run_id)
+
+    @strawberry.field(description="The run that took the record; null while it waits.")
+    async def resolved_by(self, info: Info) -> SyncRun | None:
+        if self.resolved_by_id is None:
+            return None
+        return await SyncRun.load(info, self.resolved_by_id)
+
+
+@strawberry.type(
+    description="Something an import would not guess (an organisation without an identifier, "
+    "a region that is no country group), for a person to look at."
+)
+class ReviewItem(relay.Node):
+    key: relay.NodeID[int]
+    subject: str = strawberry.field(description="What it is about: ORGANISATION or REGION.")
+    code: str = strawberry.field(
+        description="The source's code for it (an organisation's identifier, a region's code), "
+        "or its name when it has none."
+    )
+    names: str = strawberry.field(description="Its name, as the source wrote it.")
+    reason: str = strawberry.field(description="Why a person has to look at it.")
+    status: ReviewStatus = strawberry.field(description="Whether it still waits.")
+    source: str = strawberry.field(description="The source of the record, such as iati.")
+    external_id: str = strawberry.field(description="The record's id in the source.")
+    created_at: datetime = strawberry.field(description="When an import first raised it.")
+    pledge_id: strawberry.Private[int | None]
+    run_id: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, entry: ReviewModel) -> ReviewItem:
+        return cls(
+            key=entry.id,
+            subject=entry.subject,
+            code=entry.code,
+            names=entry.names,
+            reason=entry.reason,
+            status=entry.status,
+            source=entry.source,
+            external_id=entry.external_id,
+            created_at=entry.created_at,
+            pledge_id=entry.pledge_id,
+            run_id=entry.sync_run_id,
+        )
+
+    @classmethod
+    async def load_nodes(cls, info: Info, node_ids: Iterable[str]) -> list[ReviewItem | None]:
+        """Review items by id, for a caller with connectors:admin; hidden from every other."""
+        keys = _keys(node_ids)
+        if not _sees_imports(info):
+            return [None for _ in keys]
+        found = await info.context.loaders.review_entry.load_many(keys)
+        return [cls.from_model(entry) if entry is not None else None for entry in found]
+
+    @strawberry.field(
+        description="The pledge the record became; null when it is gone or not visible."
+    )
+    async def pledge(self, info: Info) -> Pledge | None:
+        if self.pledge_id is None:
+            return None
+        return await Pledge.load(info, self.pledge_id)
+
+    @strawberry.field(description="The run that raised it.")
+    async def run(self, info: Info) -> SyncRun:
+        return await SyncRun.load(info, self.run_id)
+
+
+@strawberry.type(description="A page of connectors.")
+class ConnectorConnection(relay.Connection[Connector]):
+    total_count: int = strawberry.field(description="How many there are, on all pages.")
+
+
+@strawberry.type(description="A page of sync runs.")
+class SyncRunConnection(relay.Connection[SyncRun]):
+    total_count: int = strawberry.field(description="How many there are, on all pages.")
+
+
+@strawberry.type(description="A page of dead letters.")
+class DeadLetterConnection(relay.Connection[DeadLetter]):
+    total_count: int = strawberry.field(description="How many there are, on all pages.")
+
+
+@strawberry.type(description="A page of the review queue.")
+class ReviewItemConnection(relay.Connection[ReviewItem]):
+    total_count: int = strawberry.field(description="How many there are, on all pages.")
+
+
+ConnectorArgument = Annotated[
+    relay.GlobalID | None, strawberry.argument(description="One connector's only.")
+]
+
+
+def _connector_key(connector: relay.GlobalID | None) -> int | None:
+    return key_of(connector, "Connector", ("connector",)) if connector is not None else None
+
+
+@strawberry.type
+class ImportQueries:
+    @strawberry.field(description="The connectors, by name (scope connectors:admin).")
+    async def connectors(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> ConnectorConnection:
+        _admin(info)
+        kind = "connectors"
+        request = slice_of(kind, first, after, last, before)
+        async with info.context.session_factory() as session:
+            page, span = await connector_page(session, request)
+        return build_connection(
+            ConnectorConnection, page, span, kind=kind, to_node=Connector.from_model
+        )
+
+    @strawberry.field(
+        description="Sync runs, newest first (scope connectors:admin): each criterion given "
+        "narrows them."
+    )
+    async def sync_runs(
+        self,
+        info: Info,
+        connector: ConnectorArgument = None,
+        status: Annotated[
+            RunStatus | None, strawberry.argument(description="In this status only.")
+        ] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> SyncRunConnection:
+        _admin(info)
+        connector_id = _connector_key(connector)
+        kind = f"sync-runs/{fingerprint(connector_id, status)}"
+        request = slice_of(kind, first, after, last, before)
+        async with info.context.session_factory() as session:
+            page, span = await run_page(session, request, connector_id=connector_id, status=status)
+        return build_connection(
+            SyncRunConnection, page, span, kind=kind, to_node=SyncRun.from_model
+        )
+
+    @strawberry.field(
+        description="Dead letters, oldest first (scope connectors:admin): the open ones unless "
+        "told otherwise."
+    )
+    async def dead_letters(
+        self,
+        info: Info,
+        connector: ConnectorArgument = None,
+        status: Annotated[
+            LetterStatus | None,
+            strawberry.argument(description="In this status only; null for every status."),
+        ] = LetterStatus.OPEN,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> DeadLetterConnection:
+        _admin(info)
+        connector_id = _connector_key(connector)
+        kind = f"dead-letters/{fingerprint(connector_id, status)}"
+        request = slice_of(kind, first, after, last, before)
+        async with info.context.session_factory() as session:
+            page, span = await letter_page(
+                session, request, connector_id=connector_id, status=status
+            )
+        return build_connection(
+            DeadLetterConnection, page, span, kind=kind, to_node=DeadLetter.from_model
+        )
+
+    @strawberry.field(
+        description="What imports left for a person to look at, oldest first (scope "
+        "connectors:admin): the open items unless told otherwise."
+    )
+    async def review_queue(
+        self,
+        info: Info,
+        status: Annotated[
+            ReviewStatus | None,
+            strawberry.argument(description="In this status only; null for every status."),
+        ] = ReviewStatus.OPEN,
+        subject: Annotated[
+            str | None,
+            strawberry.argument(description="About this only: ORGANISATION or REGION."),
+        ] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> ReviewItemConnection:
+        _admin(info)
+        kind = f"review-queue/{fingerprint(status, subject)}"
+        request = slice_of(kind, first, after, last, before)
+        async with info.context.session_factory() as session:
+            page, span = await review_page(session, request, status=status, subject=subject)
+        return build_connection(
+            ReviewItemConnection, page, span, kind=kind, to_node=ReviewItem.from_model
+        )
