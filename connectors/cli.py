@@ -29,6 +29,7 @@ from hub.audit.delivery import Sessions
 from hub.audit.ledger import record
 from hub.auth.principal import CONSOLE
 from hub.console import in_transaction, with_database
+from hub.errors import NotFound
 from hub.imports.connectors import (
     ConnectorConfig,
     add_connector,
@@ -36,7 +37,7 @@ from hub.imports.connectors import (
     list_connectors,
     only_connector,
 )
-from hub.imports.models import Connector, ConnectorKind, DeadLetter, RunStatus, SyncRun
+from hub.imports.models import Connector, ConnectorKind, DeadLetter, SyncRun
 from hub.imports.runs import COUNTS, Resume, open_letters, runs_of
 from hub.organisations.service import find_organisation
 
@@ -192,17 +193,17 @@ def _opened(source: str) -> Iterator[tuple[BinaryIO, str, int]]:
                         spool.write(chunk)
                         if spool.tell() > MAX_DOWNLOAD:
                             raise click.ClickException(
-                                f"{source}: larger than {MAX_DOWNLOAD // 1024**2} MB, refused"
+                                f"larger than {MAX_DOWNLOAD // 1024**2} MB, refused"
                             )
             except httpx.HTTPError as error:
-                raise click.ClickException(f"{source}: {error}") from None
+                raise click.ClickException(f"{error}") from None
             size = spool.tell()
             spool.seek(0)
             yield spool, source, size
         return
     path = Path(source)
     if not path.is_file():
-        raise click.ClickException(f"{source}: no such file")
+        raise click.ClickException("no such file")
     with path.open("rb") as stream:
         yield stream, str(path.resolve()), path.stat().st_size
 
@@ -217,8 +218,12 @@ def _digest(stream: BinaryIO) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Imported:
-    run: SyncRun
-    failed: bool
+    """A source's run, or why it could not be read at all (a missing file, a failed
+    download): then there is no run."""
+
+    source: str
+    run: SyncRun | None
+    error: str | None
 
 
 @import_group.command("iati")
@@ -249,14 +254,18 @@ def import_iati(sources: tuple[str, ...], connector_name: str | None, batch_size
         return connector.name, done
 
     name, done = with_database(work)
-    rows = [_run_fields(item.run, name) for item in done]
+    unread: dict[str, object] = {"status": "UNREAD"}
+    rows = [
+        _run_fields(item.run, name) if item.run else {**unread, "source": item.source}
+        for item in done
+    ]
     click.echo(_table(rows, ["source", "status", *COUNTS, "seconds"]))
-    letters = sum(item.run.rejected for item in done)
+    letters = sum(item.run.rejected for item in done if item.run)
     if letters:
         click.echo(f"{letters} record(s) could not be taken: p2c-hub deadletters list")
-    failed = [item.run for item in done if item.failed]
+    failed = [f"{item.source}: {item.error}" for item in done if item.error]
     if failed:
-        raise click.ClickException("; ".join(f"{run.source}: {run.error}" for run in failed))
+        raise click.ClickException("; ".join(failed))
 
 
 async def _connector(session: AsyncSession, name: str | None, kind: ConnectorKind) -> Connector:
@@ -264,6 +273,15 @@ async def _connector(session: AsyncSession, name: str | None, kind: ConnectorKin
 
 
 async def _import_one(
+    sessions: Sessions, connector: Connector, source: str, options: Options, batch_size: int
+) -> _Imported:
+    try:
+        return await _read_and_sync(sessions, connector, source, options, batch_size)
+    except click.ClickException as unread:
+        return _Imported(source, None, unread.message)
+
+
+async def _read_and_sync(
     sessions: Sessions, connector: Connector, source: str, options: Options, batch_size: int
 ) -> _Imported:
     with _opened(source) as (stream, name, size):
@@ -285,8 +303,8 @@ async def _import_one(
                     batch_size=batch_size,
                 )
             except Stopped as stopped:
-                return _Imported(stopped.run, True)
-        return _Imported(run, run.status is RunStatus.FAILED)
+                return _Imported(name, stopped.run, stopped.run.error)
+        return _Imported(name, run, None)
 
 
 @click.group("deadletters")
@@ -338,7 +356,7 @@ def _reread(letter: DeadLetter, options: Options) -> Incoming:
     """A dead letter's record, read from its payload with today's parser and mapping."""
     parsed = next(iter(activities(letter.payload.encode())), None) if letter.payload else None
     if isinstance(parsed, ParsedActivity):
-        again = record_of(parsed, letter.place, options)
+        again = record_of(parsed, "", options, place=letter.place)
         return Incoming(0, again.source, letter.place, again.external_id, again.payload,
                         again.work, letter.id)  # fmt: skip
     reason = letter.reason if letter.payload is None else "UNREADABLE: the payload is no activity"
@@ -366,6 +384,12 @@ def deadletters_retry(ids: tuple[int, ...], connector_name: str | None) -> None:
             for letter in letters:
                 if wanted is None or letter.connector_id == wanted.id:
                     by_connector.setdefault(letter.connector_id, []).append(letter)
+                elif ids:
+                    owner = connectors[letter.connector_id].name
+                    raise NotFound(
+                        f"dead letter {letter.id} is connector {owner}'s, not {wanted.name}'s",
+                        field=("deadLetter",),
+                    )
             options = {cid: await options_for(session, connectors[cid]) for cid in by_connector}
         runs = []
         for cid, waiting in by_connector.items():

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit.delivery import Sessions
@@ -27,7 +28,15 @@ from hub.imports.apply import Applied, apply_pledge, keep_unclaimed
 from hub.imports.connectors import ConnectorConfig, principal_for
 from hub.imports.models import Connector, DeadLetter, LetterStatus, SyncRun
 from hub.imports.records import PledgeRecord
-from hub.imports.runs import Resume, advance, dead_letter, finish, resolve, start_run
+from hub.imports.runs import (
+    Resume,
+    advance,
+    close_unreadable,
+    dead_letter,
+    finish,
+    resolve,
+    start_run,
+)
 from hub.money.service import RateCache
 
 BATCH_SIZE = 100
@@ -126,11 +135,12 @@ async def sync(
     try:
         async with sessions() as session:
             await _take_all(session, connector, run, records(resume), progress, batch_size)
+            await close_unreadable(session, run)
             finish(run)
             session.add(run)
             await session.commit()
     except Exception as error:
-        reason = error.message if isinstance(error, HubError) else f"{error}"
+        reason = _one_line(error)
         async with sessions() as session:
             failed = await session.get(SyncRun, run.id, populate_existing=True)
             assert failed is not None  # committed when the run started
@@ -138,6 +148,15 @@ async def sync(
             await session.commit()
         raise Stopped(failed, reason) from error
     return run
+
+
+def _one_line(error: Exception) -> str:
+    """What stopped a run, in one line: the hub's words, or the database's (never the SQL)."""
+    if isinstance(error, HubError):
+        return error.message
+    cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    lines = f"{cause}".strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 async def _take_all(
@@ -210,6 +229,8 @@ class _Taker:
             except HubError as refused:
                 where = f" ({'.'.join(refused.field)})" if refused.field else ""
                 return await self._reject(record, f"{refused.code}{where}: {refused.message}")
+            except (DBAPIError, ArithmeticError) as failed:  # the database's or a value's limit
+                return await self._reject(record, f"UNSTORABLE: {_one_line(failed)}")
         for letter in self.letters.pop(self._key(record), []):
             resolve(letter, self.run)
         if record.letter_id is not None:
@@ -247,7 +268,8 @@ class _Taker:
 
     async def _reject(self, record: Incoming, reason: str) -> Taken:
         """A dead letter, unless the same one waits already (a re-import changes nothing);
-        a letter taken again keeps waiting, with today's reason and one more attempt."""
+        one record has one open letter, its newest version's; a letter taken again keeps
+        waiting, with today's reason and one more attempt."""
         if record.letter_id is not None:
             retried = await self.session.get(DeadLetter, record.letter_id)
             if retried is not None:
@@ -257,6 +279,8 @@ class _Taker:
         for letter in self.letters.get(self._key(record), []):
             if letter.reason == reason and letter.payload == record.payload:
                 return Taken.REJECTED
+        for older in self.letters.pop(self._key(record), []):
+            resolve(older, self.run)  # an older version of the record: this letter supersedes it
         letter = dead_letter(
             self.session,
             self.run,

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.framework import Incoming, Reject, Skip, UnclaimedRecord, Work
-from connectors.iati.mapping import map_activity
+from connectors.iati.mapping import activity_key, map_activity
 from connectors.iati.outcomes import (
     Flow,
     Options,
@@ -83,6 +83,7 @@ def incoming(
     (the ones before are parsed past, not mapped); an unreadable rest of the file is one
     rejected record of its own."""
     position = 0
+    seen: dict[str, int] = {}
     for parsed in activities(stream):
         if isinstance(parsed, Unreadable):
             line = f" line {parsed.line}" if parsed.line else ""
@@ -98,15 +99,38 @@ def incoming(
             )
             return
         position = parsed.place.position
-        if position > after:
+        key = activity_key(parsed.activity)
+        earlier = seen.setdefault(key, position) if key is not None else position
+        if position <= after:
+            continue
+        if earlier != position:
+            yield _repeated(parsed, label, key, earlier)
+        else:
             yield record_of(parsed, label, options)
 
 
-def record_of(parsed: ParsedActivity, label: str, options: Options) -> Incoming:
-    """One parsed activity as a record: what the mapping made of it, in the hub's terms."""
+def _repeated(parsed: ParsedActivity, label: str, key: str | None, earlier: int) -> Incoming:
+    """An activity whose identifier an earlier one in the same file has: the publisher's
+    mistake, which no import may settle by overwriting one with the other on every run."""
+    line = f" line {parsed.place.line}" if parsed.place.line else ""
+    return Incoming(
+        parsed.place.position,
+        SOURCE,
+        f"{label}{line} (activity {parsed.place.position})",
+        f"{key}@{parsed.place.position}",
+        parsed.xml.decode(),
+        Reject(f"DUPLICATE: activity {earlier} of this file has the identifier {key} too"),
+    )
+
+
+def record_of(
+    parsed: ParsedActivity, label: str, options: Options, place: str | None = None
+) -> Incoming:
+    """One parsed activity as a record: what the mapping made of it, in the hub's terms;
+    ``place`` where it was read when not this file (a dead letter's)."""
     outcome = map_activity(parsed, options)
     line = f" line {parsed.place.line}" if parsed.place.line else ""
-    place = f"{label}{line} (activity {parsed.place.position})"
+    place = place or f"{label}{line} (activity {parsed.place.position})"
     payload = parsed.xml.decode()
     work: Work
     if isinstance(outcome, Plan):
@@ -154,6 +178,7 @@ def pledge_record(plan: Plan, place: str) -> PledgeRecord:
     flows = _flows(plan.flows, notes)
     lead, *others = plan.endorsements
     title = _cut(_first(plan.title) or plan.external_id, MAX_TITLE, "title", notes)
+    amount = _pledged(plan, notes)
     description = _cut(_first(plan.description), MAX_DESCRIPTION, "description", notes)
     return PledgeRecord(
         source=plan.source,
@@ -171,8 +196,8 @@ def pledge_record(plan: Plan, place: str) -> PledgeRecord:
             announced_on=plan.announced_on,
             start_date=plan.start_date,
             end_date=plan.end_date,
-            amount=plan.amount.value if plan.amount else None,
-            currency=plan.amount.currency if plan.amount else None,
+            amount=amount,
+            currency=plan.amount.currency if plan.amount and amount is not None else None,
             implementation_status=plan.implementation_status or ImplementationStatus.PIPELINE,
         ),
         titles=tuple(
@@ -211,6 +236,17 @@ def pledge_record(plan: Plan, place: str) -> PledgeRecord:
         reporting_org=plan.lead,
         pledge_only=plan.pledge_only,
     )
+
+
+def _pledged(plan: Plan, notes: list[str]) -> Decimal | None:
+    """The pledged amount in the currency's smallest unit (its flows are rounded so too);
+    none, noted, in a currency the hub does not know."""
+    if plan.amount is None:
+        return None
+    amount = _in_minor_units(plan.amount.value, plan.amount.currency)
+    if amount is None:
+        notes.append(f"pledged in {plan.amount.currency!r}, which is no ISO 4217 currency")
+    return amount
 
 
 CLASSIFICATION = "CLASSIFICATION"

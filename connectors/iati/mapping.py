@@ -264,7 +264,7 @@ UNHASHED = frozenset({"place", "line", "content_hash"})  # positions in the file
 def map_activity(parsed: ParsedActivity, options: Options) -> Outcome:
     """What the hub would record for one activity, or why it records none."""
     activity, place = parsed.activity, parsed.place
-    key = _key(activity)
+    key = activity_key(activity)
     if key is None:
         reason = "no iati-identifier nor other-identifier to key the pledge by"
         return Rejected(options.source, place, reason)
@@ -285,7 +285,8 @@ def map_activity(parsed: ParsedActivity, options: Options) -> Outcome:
     return Unclaimed(options.source, key, place, ref, names, reason)
 
 
-def _key(activity: Activity) -> str | None:
+def activity_key(activity: Activity) -> str | None:
+    """What the activity is keyed by: its iati-identifier, else its first other-identifier."""
     if activity.identifier is not None:
         return activity.identifier
     if not activity.other_identifiers:

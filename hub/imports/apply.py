@@ -10,19 +10,21 @@ audit events with the principal), so an import can do nothing its member could n
 from __future__ import annotations
 
 import enum
+import hashlib
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit.ledger import changes_between, record, record_change, snapshot
 from hub.auth.principal import Principal
 from hub.columns import Provenance
 from hub.endorsements import commands as endorsement_commands
-from hub.endorsements.models import EndorsementStatus
-from hub.endorsements.service import add_roles, endorsement_of
+from hub.endorsements.models import Endorsement, EndorsementStatus
+from hub.endorsements.service import add_roles, endorsement_of, roles_of
 from hub.errors import Conflict, InvalidInput
 from hub.imports.models import ReviewEntry, ReviewStatus, SourceRecord, SourceState, SyncRun
 from hub.imports.records import (
@@ -33,6 +35,7 @@ from hub.imports.records import (
     ReviewRecord,
     TargetRecord,
 )
+from hub.integrity import flush
 from hub.money.amounts import money
 from hub.money.flows import FlowDraft, record_flows
 from hub.money.models import MoneyFlow
@@ -41,11 +44,13 @@ from hub.organisations.models import Organisation
 from hub.organisations.service import create_organisation
 from hub.pledges import commands as pledge_commands
 from hub.pledges.models import Pledge, PledgeText, PublicationStatus, Target, TextField
-from hub.pledges.service import TargetChange
-from hub.progress.models import ProgressReport, ReportStatus
+from hub.pledges.service import TargetChange, target_draft
+from hub.progress.models import ProgressReport, ProgressValue, ReportStatus
 from hub.progress.rules import ReportDraft, ReportedValue
-from hub.progress.service import report_progress, revise_report
+from hub.progress.service import remove_report, report_progress, revise_report
 from hub.types import utcnow
+
+T = TypeVar("T")
 
 
 class Applied(enum.StrEnum):
@@ -90,7 +95,7 @@ async def keep_unclaimed(
     kept.connector_id, kept.sync_run_id = run.connector_id, run.id
     kept.reporting_org, kept.content_hash, kept.place = reporting_org, content_hash, place
     kept.notes, kept.payload = json.dumps([note]), payload
-    await session.flush()
+    await flush(session)
     return Applied.CREATED if created else Applied.UPDATED
 
 
@@ -118,9 +123,14 @@ async def apply_pledge(
     ):
         return await _complete(session, principal, kept, pledge_record)
     pledge = await _claimed_pledge(session, principal, kept)
+    if pledge is not None:
+        await _remove_vanished_reports(session, principal, pledge, pledge_record)
     parts: dict[str, dict[str, int]] = json.loads(kept.parts) if kept is not None else {}
-    known = parts.get("targets", {})
+    known, reported = await _known_targets(
+        session, pledge, parts.get("targets", {}), {t.key for t in pledge_record.targets}
+    )
     changes = [TargetChange(t.draft, known.get(t.key)) for t in pledge_record.targets]
+    changes += [TargetChange(target_draft(target), target.id) for target in reported]
     fetched = utcnow()
     provenance = Provenance(
         pledge_record.source, pledge_record.external_id, fetched, pledge_record.content_hash
@@ -136,16 +146,17 @@ async def apply_pledge(
         )
         provenance.stamp(pledge)
         applied = Applied.UPDATED
-    targets = await _target_ids(session, pledge.id, pledge_record.targets, known)
-    await _write_texts(session, principal, pledge, pledge_record)
-    await _write_flows(session, principal, pledge, pledge_record, fetched, rates)
+    targets = await _target_ids(session, pledge.id, pledge_record.targets, known, reported)
+    fresh = applied is Applied.CREATED  # nothing of it is held yet: nothing to read first
+    await _write_texts(session, principal, pledge, pledge_record, fresh=fresh)
+    await _write_flows(session, principal, pledge, pledge_record, fetched, rates, fresh=fresh)
     invited, waiting = await _write_endorsers(
         session, principal, pledge, pledge_record, parts.get("endorsers", {}), fetched
     )
-    await _write_reports(session, principal, pledge, pledge_record, targets, fetched)
+    await _write_reports(session, principal, pledge, pledge_record, targets, fetched, fresh=fresh)
     review = (*pledge_record.review, *waiting)
     await _write_review(session, run, pledge, pledge_record.source, pledge_record.external_id,
-                        review)  # fmt: skip
+                        review, fresh=fresh)  # fmt: skip
     gaps = await _advance(session, principal, pledge, pledge_record.gaps, publish=publish)
     if kept is None:
         kept = SourceRecord(
@@ -159,7 +170,7 @@ async def apply_pledge(
     kept.parts = json.dumps({"targets": targets, "endorsers": invited}, sort_keys=True)
     kept.notes, kept.gaps = json.dumps(list(pledge_record.notes)), json.dumps(gaps)
     kept.payload, kept.pledge_only = None, pledge_record.pledge_only
-    await session.flush()
+    await flush(session)
     return applied
 
 
@@ -181,7 +192,7 @@ async def _complete(
     if invited == before:
         return Applied.UNCHANGED
     kept.parts = json.dumps({**parts, "endorsers": invited}, sort_keys=True)
-    await session.flush()
+    await flush(session)
     return Applied.UPDATED
 
 
@@ -208,38 +219,88 @@ async def _claimed_pledge(
     return pledge
 
 
+async def _held(session: AsyncSession, query: Select[T], fresh: bool) -> Sequence[T]:
+    """What ``query`` finds of a record's parts; nothing, unread, for a record made just now."""
+    return [] if fresh else list(await session.scalars(query))
+
+
+async def _known_targets(
+    session: AsyncSession, pledge: Pledge | None, known: dict[str, int], named: set[str]
+) -> tuple[dict[str, int], list[Target]]:
+    """The ids an earlier import gave the record's targets, of those the pledge still has (its
+    member may have removed one), and the targets to keep though the source no longer names
+    them: those with progress reported against them, which the hub never drops."""
+    if pledge is None:
+        return {}, []
+    held = {
+        target.id: target
+        for target in await session.scalars(select(Target).where(Target.pledge_id == pledge.id))
+    }
+    reported = set(
+        await session.scalars(
+            select(ProgressValue.target_id).where(ProgressValue.target_id.in_(held))
+        )
+    )
+    still = {key: target_id for key, target_id in known.items() if target_id in held}
+    listed = {target_id for key, target_id in still.items() if key in named}
+    return still, [held[target_id] for target_id in sorted(reported - listed)]
+
+
 async def _target_ids(
-    session: AsyncSession, pledge_id: int, targets: Sequence[TargetRecord], known: dict[str, int]
+    session: AsyncSession,
+    pledge_id: int,
+    targets: Sequence[TargetRecord],
+    known: dict[str, int],
+    kept: Sequence[Target],
 ) -> dict[str, int]:
-    """Each target key's id: the ids kept before, and new targets in the order they were
-    written (ids rise in that order)."""
+    """Each target key's id: the ids known before, and new targets in the order they were
+    written (ids rise in that order); targets kept for their progress keep their keys."""
     ids = list(await session.scalars(select(Target.id).where(Target.pledge_id == pledge_id)))
-    fresh = iter(sorted(set(ids) - {known[t.key] for t in targets if t.key in known}))
-    return {t.key: known[t.key] if t.key in known else next(fresh) for t in targets}
+    before = {*known.values(), *(target.id for target in kept)}
+    fresh = iter(sorted(set(ids) - before))
+    keys = {target_id: key for key, target_id in known.items()}
+    return {
+        **{keys.get(target.id, f"kept/{target.id}"): target.id for target in kept},
+        **{t.key: known[t.key] if t.key in known else next(fresh) for t in targets},
+    }
 
 
 async def _write_texts(
-    session: AsyncSession, principal: Principal, pledge: Pledge, pledge_record: PledgeRecord
+    session: AsyncSession,
+    principal: Principal,
+    pledge: Pledge,
+    pledge_record: PledgeRecord,
+    *,
+    fresh: bool,
 ) -> None:
     wanted = {(TextField.TITLE, t.language): t.text for t in pledge_record.titles} | {
         (TextField.DESCRIPTION, t.language): t.text for t in pledge_record.descriptions
     }
-    rows = await session.scalars(select(PledgeText).where(PledgeText.pledge_id == pledge.id))
+    rows = await _held(session, select(PledgeText).where(PledgeText.pledge_id == pledge.id), fresh)
     held = {(row.field, row.language): row.text for row in rows}
     if held == wanted:
         return
-    await session.execute(delete(PledgeText).where(PledgeText.pledge_id == pledge.id))
+    if held:
+        await session.execute(delete(PledgeText).where(PledgeText.pledge_id == pledge.id))
     session.add_all(
         PledgeText(pledge_id=pledge.id, field=field, language=language, text=text)
         for (field, language), text in wanted.items()
     )
-    await session.flush()
+    await flush(session)
 
     def named(texts: dict[tuple[TextField, str], str]) -> dict[str, str]:
         return {f"{field.lower()}.{language}": text for (field, language), text in texts.items()}
 
     parts = changes_between(named(held), named(wanted))
     await record(session, principal, "pledge.translate", pledge, snapshot(pledge), parts)
+
+
+def _gone(row: MoneyFlow | ProgressReport) -> dict[str, Any]:
+    """The changes of removing a record: every field to null."""
+    return {
+        name: {"before": change["after"], "after": None}
+        for name, change in changes_between(None, snapshot(row)).items()
+    }
 
 
 def _flow_id(pledge_record: PledgeRecord, flow: FlowRecord) -> str:
@@ -265,12 +326,16 @@ async def _write_flows(
     pledge_record: PledgeRecord,
     fetched: datetime,
     rates: RateCache | None,
+    *,
+    fresh: bool,
 ) -> None:
     """Flows by key: unchanged ones stay, changed and vanished ones go, new ones come."""
-    rows = await session.scalars(
+    rows = await _held(
+        session,
         select(MoneyFlow).where(
             MoneyFlow.pledge_id == pledge.id, MoneyFlow.source_system == pledge_record.source
-        )
+        ),
+        fresh,
     )
     held = {row.external_id or "": row for row in rows}
     wanted = {_flow_id(pledge_record, flow): flow for flow in pledge_record.flows}
@@ -282,11 +347,7 @@ async def _write_flows(
             keep.add(external_id)
     for external_id, row in held.items():
         if external_id not in keep:
-            removed = {
-                name: {"before": change["after"], "after": None}
-                for name, change in changes_between(None, snapshot(row)).items()
-            }
-            record_change(session, principal, "flow.remove", "MoneyFlow", str(row.id), removed)
+            record_change(session, principal, "flow.remove", "MoneyFlow", str(row.id), _gone(row))
             await session.execute(delete(MoneyFlow).where(MoneyFlow.id == row.id))
     drafts = [
         FlowDraft(
@@ -366,10 +427,9 @@ async def _write_endorsers(
         if organisation.id == principal.member_id:
             continue
         invited[endorser.identifier] = organisation.id
-        if await endorsement_of(session, pledge.id, organisation.id) is None:
-            await endorsement_commands.invite_endorser(
-                session, principal, pledge.id, organisation.id, endorser.roles
-            )
+        held = await endorsement_of(session, pledge.id, organisation.id)
+        await _invite(session, principal, pledge, organisation.id, endorser, held,
+                      dropped=endorser.identifier not in invited_before)  # fmt: skip
     for identifier, organisation_id in invited_before.items():
         if identifier in invited:
             continue
@@ -377,6 +437,34 @@ async def _write_endorsers(
         if gone is not None and gone.status is EndorsementStatus.INVITED:
             await endorsement_commands.withdraw_endorsement(session, principal, gone.id)
     return invited, waiting
+
+
+async def _invite(
+    session: AsyncSession,
+    principal: Principal,
+    pledge: Pledge,
+    organisation_id: int,
+    endorser: EndorserRecord,
+    held: Endorsement | None,
+    *,
+    dropped: bool,
+) -> None:
+    """Invite the organisation in the roles the source gives it: anew when it has no
+    endorsement, or the import withdrew it when an earlier version left it out (``dropped``);
+    again with its new roles while it has not answered. Its answer is its own: an accepted
+    or declined endorsement, or one it ended itself, stays."""
+    if held is None or (held.status is EndorsementStatus.REVOKED and dropped):
+        await endorsement_commands.invite_endorser(
+            session, principal, pledge.id, organisation_id, endorser.roles
+        )
+        return
+    if held.status is not EndorsementStatus.INVITED:
+        return
+    if set(await roles_of(session, pledge.id, organisation_id)) != set(endorser.roles):
+        await endorsement_commands.withdraw_endorsement(session, principal, held.id)
+        await endorsement_commands.invite_endorser(
+            session, principal, pledge.id, organisation_id, endorser.roles
+        )
 
 
 def _unknown_organisation(endorser: EndorserRecord) -> ReviewRecord:
@@ -409,7 +497,7 @@ def _report_draft(report: ReportRecord, targets: dict[str, int]) -> ReportDraft:
 
 def _report_hash(draft: ReportDraft) -> str:
     """What a report says, to tell whether an imported one changed."""
-    return json.dumps(
+    said = json.dumps(
         [
             str(draft.period_start),
             str(draft.period_end),
@@ -419,6 +507,7 @@ def _report_hash(draft: ReportDraft) -> str:
             draft.disbursed_currency,
         ]
     )
+    return hashlib.sha256(said.encode()).hexdigest()
 
 
 async def _write_reports(
@@ -428,22 +517,27 @@ async def _write_reports(
     pledge_record: PledgeRecord,
     targets: dict[str, int],
     fetched: datetime,
+    *,
+    fresh: bool,
 ) -> None:
-    """Reports by key, from the lead; a changed one is revised while the secretariat has not
-    reviewed it (a reviewed report stays as it was reviewed)."""
+    """Reports by key, from the lead; a changed one is revised, and one the source no longer
+    states removed, while the secretariat has not reviewed it (a reviewed report stays as it
+    was reviewed)."""
     assert principal.member_id is not None
-    rows = await session.scalars(
+    rows = await _held(
+        session,
         select(ProgressReport).where(
             ProgressReport.pledge_id == pledge.id,
             ProgressReport.source_system == pledge_record.source,
-        )
+        ),
+        fresh,
     )
     held = {row.external_id: row for row in rows}
     for report in pledge_record.reports:
         external_id = f"{pledge_record.external_id}#{report.key}"
         draft = _report_draft(report, targets)
         digest = _report_hash(draft)
-        provenance = Provenance(pledge_record.source, external_id, fetched, digest[:128])
+        provenance = Provenance(pledge_record.source, external_id, fetched, digest)
         row = held.get(external_id)
         if row is None:
             created = await report_progress(
@@ -457,6 +551,27 @@ async def _write_reports(
             await record(session, principal, "progress.revise", row, before)
 
 
+async def _remove_vanished_reports(
+    session: AsyncSession, principal: Principal, pledge: Pledge, pledge_record: PledgeRecord
+) -> None:
+    """Remove the imported reports the source no longer states (before the targets change, so
+    that a target whose only progress they were goes with them); reviewed ones stay."""
+    wanted = {f"{pledge_record.external_id}#{report.key}" for report in pledge_record.reports}
+    rows = await session.scalars(
+        select(ProgressReport).where(
+            ProgressReport.pledge_id == pledge.id,
+            ProgressReport.source_system == pledge_record.source,
+            ProgressReport.status == ReportStatus.SUBMITTED,
+        )
+    )
+    for row in rows:
+        if row.external_id not in wanted:
+            record_change(
+                session, principal, "progress.remove", "ProgressReport", str(row.id), _gone(row)
+            )
+            await remove_report(session, row)
+
+
 async def _write_review(
     session: AsyncSession,
     run: SyncRun,
@@ -464,12 +579,16 @@ async def _write_review(
     source: str,
     external_id: str,
     items: Sequence[ReviewRecord],
+    *,
+    fresh: bool,
 ) -> None:
     """Add what a person has to look at; an item resolved before stays resolved."""
-    rows = await session.scalars(
+    rows = await _held(
+        session,
         select(ReviewEntry).where(
             ReviewEntry.source == source, ReviewEntry.external_id == external_id
-        )
+        ),
+        fresh,
     )
     held = {(row.subject, row.code) for row in rows}
     for item in items:
@@ -489,7 +608,7 @@ async def _write_review(
                 sync_run_id=run.id,
             )
         )
-    await session.flush()
+    await flush(session)
 
 
 async def _advance(

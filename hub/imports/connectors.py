@@ -101,6 +101,17 @@ async def add_connector(
         )
     check_config(config)
     await require_member(session, member_id, field="member")
+    for identifier in config.identifiers:
+        owner = await session.scalar(
+            select(Organisation).where(Organisation.iati_identifier == identifier)
+        )
+        if owner is not None and owner.id != member_id:
+            raise Conflict(
+                f"{identifier} is the IATI identifier of {owner.name} (organisation {owner.id}):"
+                " a connector reports only as its own member",
+                code="IDENTIFIER_OF_ANOTHER",
+                field=("identifiers",),
+            )
     if await session.scalar(select(Connector.id).where(Connector.name == name)) is not None:
         raise Conflict(f"a connector named {name} exists", code="DUPLICATE", field=("name",))
     connector = Connector(name=name, kind=kind, member_id=member_id, config=config.to_json())

@@ -161,7 +161,7 @@ def dead_letter(
         connector_id=run.connector_id,
         sync_run_id=run.id,
         source=source,
-        external_id=external_id,
+        external_id=external_id[:500] if external_id is not None else None,
         place=place[:2100],
         reason=reason,
         payload=payload,
@@ -196,3 +196,23 @@ def resolve(letter: DeadLetter, run: SyncRun) -> None:
         utcnow(),
         run.id,
     )
+
+
+async def close_unreadable(session: AsyncSession, run: SyncRun) -> None:
+    """Resolve the letters earlier runs over the same source left where it could not be read
+    on (no record, no payload): ``run`` read it to its end."""
+    if run.source is None:
+        return
+    earlier = select(SyncRun.id).where(
+        SyncRun.connector_id == run.connector_id, SyncRun.source == run.source
+    )
+    letters = await session.scalars(
+        select(DeadLetter).where(
+            DeadLetter.status == LetterStatus.OPEN,
+            DeadLetter.external_id.is_(None),
+            DeadLetter.payload.is_(None),
+            DeadLetter.sync_run_id.in_(earlier),
+        )
+    )
+    for letter in letters:
+        resolve(letter, run)

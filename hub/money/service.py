@@ -160,6 +160,14 @@ async def load_rates(session: AsyncSession, parsed: ParsedRates) -> RateLoad:
     return load
 
 
+def rate_window(on: date, max_age: timedelta) -> tuple[date, date]:
+    """The dates a rate for ``on`` may be from, within the calendar (a source may write
+    0001-01-01 or 9999-12-31)."""
+    start = on - max_age if on - date.min > max_age else date.min
+    end = on + max_age if date.max - on > max_age else date.max
+    return start, end
+
+
 class RateCache:
     """Every loaded rate of each currency met, read once while one import writes many amounts
     (rates loaded meanwhile are seen by the next import); answers as ``_rates_near`` does."""
@@ -179,7 +187,8 @@ class RateCache:
             self.rates[currency] = [_rate(r) for r in await session.scalars(query)]
         rates = self.rates[currency]
         dates = [rate.on for rate in rates]
-        low, high = bisect_left(dates, on - max_age), bisect_right(dates, on + max_age)
+        start, end = rate_window(on, max_age)
+        low, high = bisect_left(dates, start), bisect_right(dates, end)
         if low < high:
             return rates[low:high], None
         before = rates[bisect_left(dates, on) - 1] if bisect_left(dates, on) > 0 else None
@@ -211,11 +220,11 @@ async def _rates_near(
     session: AsyncSession, currency: str, on: date, max_age: timedelta
 ) -> tuple[list[Rate], Rate | None]:
     """The rates within ``max_age`` of ``on``; when there are none, the nearest one outside."""
-    window = select(ExchangeRate).where(
+    near = select(ExchangeRate).where(
         ExchangeRate.currency == currency,
-        ExchangeRate.rate_date.between(on - max_age, on + max_age),
+        ExchangeRate.rate_date.between(*rate_window(on, max_age)),
     )
-    candidates = [_rate(r) for r in await session.scalars(window)]
+    candidates = [_rate(r) for r in await session.scalars(near)]
     nearest = None
     if not candidates:
         before = await session.scalar(

@@ -35,8 +35,10 @@ from hub.pledges.models import (
     PledgeSdg,
     PledgeTargetCountry,
     PledgeTargetGroup,
+    PledgeText,
     PublicationStatus,
     Target,
+    TextField,
 )
 from hub.pledges.queries import (
     beneficiaries_by_pledge,
@@ -139,6 +141,7 @@ async def update_pledge(
     history stay); returns the terms that changed, which make the edit material."""
     _check(draft, targets)
     before = await _stored_terms(session, pledge)
+    await _forget_translations(session, pledge, draft)
     await _write_content(session, pledge, draft, max_rate_age)
     await _write_children(session, pledge, draft, targets, fresh=False)
     pledge.updated_at = utcnow()  # the version rises even when only child rows changed
@@ -153,6 +156,25 @@ async def update_pledge(
         targets=frozenset((c.target_id, *target_terms(c.draft)) for c in targets),
     )  # what was just written, as stated: a new target has no id, so it differs from all
     return material_changes(before, after)
+
+
+async def _forget_translations(session: AsyncSession, pledge: Pledge, draft: PledgeDraft) -> None:
+    """A title or description edited in the hub says nothing of the source's translations
+    of the old one: they go (an import writes its own again)."""
+    edited = [
+        field
+        for field, now, was in (
+            (TextField.TITLE, draft.title, pledge.title),
+            (TextField.DESCRIPTION, draft.description, pledge.description),
+        )
+        if now != was
+    ]
+    if edited:
+        await session.execute(
+            delete(PledgeText).where(
+                PledgeText.pledge_id == pledge.id, PledgeText.field.in_(edited)
+            )
+        )
 
 
 async def _write_content(
@@ -275,11 +297,11 @@ async def _stored_terms(session: AsyncSession, pledge: Pledge) -> Terms:
         end_date=pledge.end_date,
         countries=frozenset(countries),
         groups=frozenset(groups),
-        targets=frozenset((target.id, *target_terms(_draft_of(target))) for target in targets),
+        targets=frozenset((target.id, *target_terms(target_draft(target))) for target in targets),
     )
 
 
-def _draft_of(target: Target) -> TargetDraft:
+def target_draft(target: Target) -> TargetDraft:
     return TargetDraft(
         indicator=target.indicator,
         unit=target.unit,

@@ -105,6 +105,19 @@ async def revise_report(
     return report
 
 
+async def remove_report(session: AsyncSession, report: ProgressReport) -> None:
+    """Remove a report not yet reviewed: an imported one its source no longer states."""
+    if report.status is not ReportStatus.SUBMITTED:
+        raise Conflict(
+            f"report {report.id} was {report.status.lower()} and stays as it was reviewed",
+            code="REPORT_REVIEWED",
+        )
+    await session.execute(delete(ProgressValue).where(ProgressValue.report_id == report.id))
+    await session.execute(delete(EvidenceLink).where(EvidenceLink.report_id == report.id))
+    await session.delete(report)
+    await flush(session)
+
+
 async def _require_targets_of(session: AsyncSession, pledge_id: int, draft: ReportDraft) -> None:
     targets = set(await session.scalars(select(Target.id).where(Target.pledge_id == pledge_id)))
     named = {reported.target_id for reported in draft.values}
