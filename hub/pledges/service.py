@@ -161,6 +161,8 @@ async def update_pledge(
 async def _forget_translations(session: AsyncSession, pledge: Pledge, draft: PledgeDraft) -> None:
     """A title or description edited in the hub says nothing of the source's translations
     of the old one: they go (an import writes its own again)."""
+    if pledge.source_system is None:
+        return  # only a source writes translations
     edited = [
         field
         for field, now, was in (
