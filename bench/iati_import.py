@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import contextlib
 import cProfile
-import hashlib
 import io
 import json
 import math
@@ -43,7 +42,7 @@ from lxml import etree  # type: ignore[import-untyped]  # lxml ships no type inf
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from connectors.framework import BATCH_SIZE, Stopped, sync
+from connectors.framework import BATCH_SIZE, Stopped, digest_of, sync
 from connectors.iati.importer import incoming, options_for
 from connectors.iati.mapping import map_activity
 from connectors.iati.outcomes import Options, Selection
@@ -206,14 +205,6 @@ async def prepare(url: str) -> Options:
         await engine.dispose()
 
 
-def _digest(stream: BinaryIO) -> str:
-    digest = hashlib.sha256()
-    while chunk := stream.read(1 << 20):
-        digest.update(chunk)
-    stream.seek(0)
-    return digest.hexdigest()
-
-
 async def import_file(
     url: str, path: Path, total: int, batch_size: int, label: str
 ) -> dict[str, Any]:
@@ -243,7 +234,7 @@ async def import_file(
                 )
 
         with path.open("rb") as stream:
-            digest = _digest(stream)
+            digest = digest_of(stream)
             try:
                 run = await sync(
                     sessions,

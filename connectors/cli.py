@@ -5,7 +5,6 @@ Registered on ``p2c-hub`` where the console is composed (``hub.cli``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 import tempfile
@@ -20,7 +19,7 @@ import click
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connectors.framework import BATCH_SIZE, Incoming, Reject, Stopped, sync
+from connectors.framework import BATCH_SIZE, Incoming, Reject, Stopped, digest_of, sync
 from connectors.iati.importer import SOURCE, incoming, options_for, record_of
 from connectors.iati.outcomes import Options
 from connectors.iati.parse import activities
@@ -208,14 +207,6 @@ def _opened(source: str) -> Iterator[tuple[BinaryIO, str, int]]:
         yield stream, str(path.resolve()), path.stat().st_size
 
 
-def _digest(stream: BinaryIO) -> str:
-    digest = hashlib.sha256()
-    while chunk := stream.read(1 << 20):
-        digest.update(chunk)
-    stream.seek(0)
-    return digest.hexdigest()
-
-
 @dataclass(frozen=True, slots=True)
 class _Imported:
     """A source's run, or why it could not be read at all (a missing file, a failed
@@ -285,7 +276,7 @@ async def _read_and_sync(
     sessions: Sessions, connector: Connector, source: str, options: Options, batch_size: int
 ) -> _Imported:
     with _opened(source) as (stream, name, size):
-        digest = _digest(stream)
+        digest = digest_of(stream)
         label = Path(name).name if not name.startswith("http") else name
         with click.progressbar(length=size, label=label, file=sys.stderr) as bar:
 

@@ -12,10 +12,12 @@ found by ``(source, external_id)`` and their content hash, so nothing is lost or
 from __future__ import annotations
 
 import enum
+import hashlib
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
@@ -84,6 +86,16 @@ class Incoming:
     work: Work
     letter_id: int | None = None
     """The dead letter this record is read again from (``p2c-hub deadletters retry``)."""
+
+
+def digest_of(stream: BinaryIO) -> str:
+    """The SHA-256 of a source's bytes, which names what a run read (and resumes over); the
+    stream is left at its start."""
+    digest = hashlib.sha256()
+    while chunk := stream.read(1 << 20):
+        digest.update(chunk)
+    stream.seek(0)
+    return digest.hexdigest()
 
 
 class Taken(enum.StrEnum):

@@ -36,6 +36,7 @@ from hub.imports.records import (
     TargetRecord,
 )
 from hub.integrity import flush
+from hub.lifecycle import OPEN
 from hub.money.amounts import money
 from hub.money.flows import FlowDraft, record_flows
 from hub.money.models import MoneyFlow
@@ -183,6 +184,9 @@ async def _complete(
         return Applied.UNCHANGED
     pledge = await session.get(Pledge, kept.pledge_id)
     assert pledge is not None  # the source record's pledge is set null if it goes
+    if pledge.publication_status not in OPEN:  # withdrawn or fulfilled: no one is invited
+        kept.pending = False
+        return Applied.UNCHANGED
     parts: dict[str, dict[str, int]] = json.loads(kept.parts)
     before = parts.get("endorsers", {})
     invited, waiting = await _write_endorsers(
