@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
@@ -142,22 +142,31 @@ class PledgeSource:
         )
 
 
-async def _text(
-    info: Info, pledge_id: int, field: TextField, language: str | None, own: str
+async def _in_language(
+    info: Info, pledge_id: int, field: TextField, language: str, own: str
 ) -> str:
-    """A pledge's text in ``language`` when its source wrote one, else its own."""
-    if language is None:
-        return own
     texts = await info.context.loaders.pledge_texts.load(pledge_id)
     return text_in(texts, field, language) or own
 
 
-async def _title(root: Pledge, info: Info, language: Language = None) -> str:
-    return await _text(info, root.pledge_id, TextField.TITLE, language, root.own_title)
+def _text(
+    info: Info, pledge_id: int, field: TextField, language: str | None, own: str
+) -> str | Awaitable[str]:
+    """A pledge's text in ``language`` when its source wrote one, else its own. Without a
+    language it is a plain value, not a coroutine: a list of pledges asks for titles by the
+    hundred, and an execution cancelled midway (a subscriber gone) leaves no coroutine
+    unawaited."""
+    if language is None:
+        return own
+    return _in_language(info, pledge_id, field, language, own)
 
 
-async def _description(root: Pledge, info: Info, language: Language = None) -> str:
-    return await _text(info, root.pledge_id, TextField.DESCRIPTION, language, root.own_description)
+def _title(root: Pledge, info: Info, language: Language = None) -> str | Awaitable[str]:
+    return _text(info, root.pledge_id, TextField.TITLE, language, root.own_title)
+
+
+def _description(root: Pledge, info: Info, language: Language = None) -> str | Awaitable[str]:
+    return _text(info, root.pledge_id, TextField.DESCRIPTION, language, root.own_description)
 
 
 @strawberry.federation.type(
@@ -165,13 +174,15 @@ async def _description(root: Pledge, info: Info, language: Language = None) -> s
 )
 class Pledge(Entity, relay.Node):
     pledge_id: relay.NodeID[int]
-    title: str = strawberry.field(
+    title: str | Awaitable[str] = strawberry.field(
         resolver=_title,
+        graphql_type=str,
         description="Short title; with language, as the pledge's source wrote it in that "
         "language, when it did (see languages), else this one.",
     )
-    description: str = strawberry.field(
+    description: str | Awaitable[str] = strawberry.field(
         resolver=_description,
+        graphql_type=str,
         description="What the pledge commits to; with language, as the pledge's source wrote "
         "it in that language, when it did (see languages), else this one.",
     )
