@@ -118,7 +118,8 @@ class _Unreadable(Exception):
 
 
 class Stopped(Exception):
-    """The source could not be read on; the run failed with ``reason`` (already recorded)."""
+    """The run stopped before its end (a source broken from some place on, a database that
+    went away); its record says FAILED with ``reason``, and what its batches wrote stays."""
 
     def __init__(self, run: SyncRun, reason: str) -> None:
         super().__init__(reason)
@@ -156,7 +157,7 @@ async def sync(
         async with sessions() as session:
             failed = await session.get(SyncRun, run.id, populate_existing=True)
             assert failed is not None  # committed when the run started
-            finish(failed, reason or type(error).__name__)
+            finish(failed, reason)
             await session.commit()
         raise Stopped(failed, reason) from error
     return run
