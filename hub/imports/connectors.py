@@ -16,7 +16,7 @@ from hub.errors import Conflict, InvalidInput, NotFound
 from hub.imports.models import Connector, ConnectorKind
 from hub.integrity import flush
 from hub.organisations.models import Organisation
-from hub.organisations.service import require_member
+from hub.organisations.service import organisation_by_iati, require_member
 
 NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
 DAC_SECTOR = re.compile(r"\d{5}")
@@ -102,9 +102,7 @@ async def add_connector(
     check_config(config)
     await require_member(session, member_id, field="member")
     for identifier in config.identifiers:
-        owner = await session.scalar(
-            select(Organisation).where(Organisation.iati_identifier == identifier)
-        )
+        owner = await organisation_by_iati(session, identifier)
         if owner is not None and owner.id != member_id:
             raise Conflict(
                 f"{identifier} is the IATI identifier of {owner.name} (organisation {owner.id}):"

@@ -37,7 +37,7 @@ from hub.money.flows import FlowDraft, record_flows
 from hub.money.models import MoneyFlow
 from hub.money.service import RateCache
 from hub.organisations.models import Organisation
-from hub.organisations.service import create_organisation
+from hub.organisations.service import create_organisation, organisation_by_iati
 from hub.pledges.models import Pledge, PledgeText, TextField
 from hub.progress.models import ProgressReport, ReportStatus
 from hub.progress.rules import ReportDraft, ReportedValue
@@ -154,13 +154,6 @@ async def write_flows(
         await record(session, principal, "flow.import", created)
 
 
-async def _by_identifier(session: AsyncSession, identifier: str) -> Organisation | None:
-    """The organisation with this IATI organisation identifier, if the hub knows it."""
-    return await session.scalar(
-        select(Organisation).where(Organisation.iati_identifier == identifier)
-    )
-
-
 async def _organisation_for(
     session: AsyncSession,
     principal: Principal,
@@ -170,7 +163,7 @@ async def _organisation_for(
 ) -> Organisation | None:
     """The organisation by identifier, created as a non-member when unknown and its type is
     known; None when a person has to say what it is."""
-    found = await _by_identifier(session, endorser.identifier)
+    found = await organisation_by_iati(session, endorser.identifier)
     if found is not None or endorser.organisation_type is None:
         return found
     created = await create_organisation(

@@ -124,6 +124,13 @@ async def get_organisation(
     return organisation
 
 
+async def organisation_by_iati(session: AsyncSession, identifier: str) -> Organisation | None:
+    """The organisation with this IATI organisation identifier, if the hub knows it."""
+    return await session.scalar(
+        select(Organisation).where(Organisation.iati_identifier == identifier)
+    )
+
+
 async def find_organisation(session: AsyncSession, reference: str, *, field: str) -> Organisation:
     """An organisation named by its hub id or its IATI organisation identifier (at the
     console and in settings, where people name organisations); a number that is no hub id
@@ -132,9 +139,7 @@ async def find_organisation(session: AsyncSession, reference: str, *, field: str
         by_id = await session.get(Organisation, int(reference))
         if by_id is not None:
             return by_id
-    found = await session.scalar(
-        select(Organisation).where(Organisation.iati_identifier == reference)
-    )
+    found = await organisation_by_iati(session, reference)
     if found is None:
         raise NotFound(f"no organisation has id or IATI identifier {reference!r}", field=(field,))
     return found
