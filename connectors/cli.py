@@ -6,6 +6,7 @@ Registered on ``p2c-hub`` where the console is composed (``hub.cli``).
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -13,38 +14,43 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TextIO
 
 import click
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connectors.framework import BATCH_SIZE, Incoming, Reject, Stopped, digest_of, sync
-from connectors.iati.importer import SOURCE, incoming, options_for, record_of
+from connectors.framework import BATCH_SIZE, Incoming, Stopped, digest_of, sync
+from connectors.iati.importer import incoming, options_for
 from connectors.iati.outcomes import Options
-from connectors.iati.parse import activities
-from connectors.iati.records import ParsedActivity
+from connectors.letters import rereader
 from hub.audit.delivery import Sessions
 from hub.audit.ledger import record
 from hub.auth.principal import CONSOLE
-from hub.console import in_transaction, with_database
-from hub.errors import NotFound
+from hub.console import in_transaction, read_settings, with_database
+from hub.db import engine_of
+from hub.errors import InvalidInput, NotFound
 from hub.imports.connectors import (
     ConnectorConfig,
+    HttpConfig,
     add_connector,
+    check_config,
     get_connector,
     list_connectors,
     only_connector,
+    remove_connector,
 )
+from hub.imports.locks import connector_lock
 from hub.imports.models import Connector, ConnectorKind, DeadLetter, SyncRun
-from hub.imports.runs import COUNTS, Resume, open_letters, runs_of
+from hub.imports.runs import COUNTS, TRAFFIC, Resume, open_letters, runs_of
+from hub.keys.vault import Vault
 from hub.organisations.service import find_organisation
 
 MAX_DOWNLOAD = 2 * 1024**3
 """A URL's file is refused beyond this size (the largest IATI files are a few hundred MB)."""
 
 
-def _run_fields(run: SyncRun, connector: str) -> dict[str, object]:
+def run_fields(run: SyncRun, connector: str) -> dict[str, object]:
     return {
         "id": run.id,
         "connector": connector,
@@ -58,11 +64,12 @@ def _run_fields(run: SyncRun, connector: str) -> dict[str, object]:
             else None
         ),
         "resumedFrom": run.resumed_from,
+        **{name: getattr(run, name) for name in TRAFFIC},
         "error": run.error,
     }
 
 
-def _table(rows: Sequence[dict[str, object]], columns: Sequence[str]) -> str:
+def table(rows: Sequence[dict[str, object]], columns: Sequence[str]) -> str:
     """Rows as aligned columns with a header, numbers to the right."""
     cells = [
         [str(row.get(c, "") if row.get(c) is not None else "") for c in columns] for row in rows
@@ -80,6 +87,21 @@ def _table(rows: Sequence[dict[str, object]], columns: Sequence[str]) -> str:
 @click.group("connectors")
 def connectors_group() -> None:
     """Connectors: who they act for, what they select, and their runs."""
+
+
+def _read_secret(env: str | None, stdin: bool) -> str | None:
+    """The connector's secret from an environment variable or standard input, never from
+    the command line (which other users of the host can read)."""
+    if env and stdin:
+        raise click.UsageError("give the secret once: --secret-env or --secret-stdin")
+    if stdin:
+        return sys.stdin.readline().strip() or None
+    if env:
+        value = os.environ.get(env)
+        if not value:
+            raise click.UsageError(f"the environment variable {env} holds no secret")
+        return value
+    return None
 
 
 @connectors_group.command("add")
@@ -103,6 +125,22 @@ def connectors_group() -> None:
     help="Another IATI organisation identifier the member publishes under.",
 )
 @click.option("--publish", is_flag=True, help="Let it publish the SMART-complete pledges.")
+@click.option("--url", help="HTTP kinds: the API's base URL.")
+@click.option("--token-url", help="OAuth 2.0: the token endpoint.")
+@click.option("--client-id", help="OAuth 2.0: the connector's client id at the partner.")
+@click.option("--audience", help="OAuth 2.0: the audience the partner's tokens are for.")
+@click.option("--resource", help="OAuth 2.0: the resource indicator (RFC 8707).")
+@click.option("--scope", help="OAuth 2.0: the scope to ask for.")
+@click.option("--key-header", help="An API key's header (IATI: Ocp-Apim-Subscription-Key).")
+@click.option("--secret-env", help="The environment variable holding the secret or API key.")
+@click.option("--secret-stdin", is_flag=True, help="Read the secret or API key from stdin.")
+@click.option("--query", help="Datastore: a Solr query; World Bank: extra parameters.")
+@click.option("--mapping", "mapping_file", type=click.File("r"), help="JSON_API: the mapping.")
+@click.option("--page-size", type=int, default=100, show_default=True)
+@click.option("--concurrency", type=int, default=2, show_default=True, help="Requests at once.")
+@click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds.")
+@click.option("--every", type=click.IntRange(min=60), help="Run on a schedule, every N seconds.")
+@click.option("--no-check", is_flag=True, help="Save without asking the source (offline).")
 def connectors_add(
     name: str,
     member: str,
@@ -113,18 +151,114 @@ def connectors_add(
     tags: tuple[str, ...],
     identifiers: tuple[str, ...],
     publish: bool,
+    url: str | None,
+    token_url: str | None,
+    client_id: str | None,
+    audience: str | None,
+    resource: str | None,
+    scope: str | None,
+    key_header: str | None,
+    secret_env: str | None,
+    secret_stdin: bool,
+    query: str | None,
+    mapping_file: TextIO | None,
+    page_size: int,
+    concurrency: int,
+    timeout: float,
+    every: int | None,
+    no_check: bool,
 ) -> None:
-    """Add a connector acting for a member (the secretariat's decision: it writes as them)."""
-    config = ConnectorConfig(activity_ids, reporting_orgs, sectors, tags, identifiers, publish)
+    """Add a connector acting for a member (the secretariat's decision: it writes as them).
+
+    HTTP kinds (IATI_DATASTORE, WORLD_BANK, JSON_API) are checked before they are saved:
+    the mapping must compile and the source must answer with the credentials given.
+    """
+    http = None
+    if url is not None:
+        http = HttpConfig(
+            url=url,
+            token_url=token_url,
+            client_id=client_id,
+            audience=audience,
+            resource=resource,
+            scope=scope,
+            key_header=key_header,
+            query=query,
+            page_size=page_size,
+            concurrency=concurrency,
+            timeout=timeout,
+        )
+    mapping = _mapping(mapping_file)
+    config = ConnectorConfig(
+        activity_ids, reporting_orgs, sectors, tags, identifiers, publish, http, mapping
+    )
+    from connectors.checks import check_mapping, check_source  # HTTP and OAuth: only here
+
+    secret = _read_secret(secret_env, secret_stdin)
+    settings = read_settings()
+    vault = Vault(settings.encryption_keys)
 
     async def work(session: AsyncSession) -> Connector:
+        chosen = ConnectorKind(kind)
+        check_config(chosen, config, secret is not None)
+        if no_check:
+            check_mapping(chosen, config)
+        else:
+            await check_source(chosen, config, secret)
         organisation = await find_organisation(session, member, field="member")
-        connector = await add_connector(session, name, ConnectorKind(kind), organisation.id, config)
+        sealed = vault.seal(secret.encode()) if secret is not None else None
+        connector = await add_connector(session, name, chosen, organisation.id, config,
+                                        sealed_secret=sealed, every_seconds=every)  # fmt: skip
         await record(session, CONSOLE, "connector.add", connector)
         return connector
 
     connector = in_transaction(work)
     click.echo(f"connector {connector.name} added, acting for member {connector.member_id}")
+
+
+def _mapping(file: TextIO | None) -> dict[str, object] | None:
+    if file is None:
+        return None
+    try:
+        loaded = json.load(file)
+    except ValueError as error:
+        raise click.BadParameter(f"not JSON: {error}", param_hint="--mapping") from None
+    if not isinstance(loaded, dict):
+        raise click.BadParameter("a JSON object, please", param_hint="--mapping")
+    return loaded
+
+
+@connectors_group.command("show")
+@click.argument("name")
+def connectors_show(name: str) -> None:
+    """One connector as JSON: its configuration, schedule, cursor and latest run (never its
+    secret: only whether it has one)."""
+
+    async def work(session: AsyncSession) -> dict[str, object]:
+        connector = await get_connector(session, name)
+        latest = await runs_of(session, connector.id, 1)
+        return {
+            **_connector_fields(connector),
+            "hasSecret": connector.secret is not None,
+            "cursor": json.loads(connector.cursor) if connector.cursor else None,
+            "watermark": connector.watermark,
+            "latestRun": run_fields(latest[0], name) if latest else None,
+        }
+
+    click.echo(json.dumps(in_transaction(work, read_only=True), indent=2))
+
+
+@connectors_group.command("remove")
+@click.argument("name")
+def connectors_remove(name: str) -> None:
+    """Remove a connector that brought no record (its runs and dead letters go with it)."""
+
+    async def work(session: AsyncSession) -> None:
+        connector = await remove_connector(session, name)
+        await record(session, CONSOLE, "connector.remove", connector)
+
+    in_transaction(work)
+    click.echo(f"connector {name} removed")
 
 
 def _connector_fields(connector: Connector) -> dict[str, object]:
@@ -133,6 +267,9 @@ def _connector_fields(connector: Connector) -> dict[str, object]:
         "kind": connector.kind.value,
         "member": connector.member_id,
         "config": json.loads(connector.config),
+        "every": connector.every_seconds,
+        "failures": connector.failures,
+        "nextRun": connector.next_run_at.isoformat() if connector.next_run_at else None,
     }
 
 
@@ -149,7 +286,7 @@ def connectors_list(as_json: bool) -> None:
         click.echo(json.dumps(found, indent=2))
         return
     rows = [{**c, "config": json.dumps(c["config"], sort_keys=True)} for c in found]
-    click.echo(_table(rows, ["name", "kind", "member", "config"]))
+    click.echo(table(rows, ["name", "kind", "member", "every", "failures", "nextRun", "config"]))
 
 
 @connectors_group.command("runs")
@@ -163,7 +300,7 @@ def connectors_runs(name: str | None, limit: int, as_json: bool) -> None:
         names = {c.id: c.name for c in await list_connectors(session)}
         connector_id = (await get_connector(session, name)).id if name else None
         return [
-            _run_fields(r, names[r.connector_id])
+            run_fields(r, names[r.connector_id])
             for r in await runs_of(session, connector_id, limit)
         ]
 
@@ -171,7 +308,7 @@ def connectors_runs(name: str | None, limit: int, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    click.echo(_table(rows, ["id", "connector", "status", *COUNTS, "seconds", "source"]))
+    click.echo(table(rows, ["id", "connector", "status", *COUNTS, *TRAFFIC, "seconds", "source"]))
 
 
 @click.group("import")
@@ -247,10 +384,10 @@ def import_iati(sources: tuple[str, ...], connector_name: str | None, batch_size
     name, done = with_database(work)
     unread: dict[str, object] = {"status": "UNREAD"}
     rows = [
-        _run_fields(item.run, name) if item.run else {**unread, "source": item.source}
+        run_fields(item.run, name) if item.run else {**unread, "source": item.source}
         for item in done
     ]
-    click.echo(_table(rows, ["source", "status", *COUNTS, "seconds"]))
+    click.echo(table(rows, ["source", "status", *COUNTS, "seconds"]))
     letters = sum(item.run.rejected for item in done if item.run)
     if letters:
         click.echo(f"{letters} record(s) could not be taken: p2c-hub deadletters list")
@@ -260,7 +397,13 @@ def import_iati(sources: tuple[str, ...], connector_name: str | None, batch_size
 
 
 async def _connector(session: AsyncSession, name: str | None, kind: ConnectorKind) -> Connector:
-    return await get_connector(session, name) if name else await only_connector(session, kind)
+    connector = await get_connector(session, name) if name else await only_connector(session, kind)
+    if connector.kind is not kind:
+        raise InvalidInput(
+            f"connector {connector.name} is {connector.kind.value}: run it with p2c-hub sync",
+            field=("connector",),
+        )
+    return connector
 
 
 async def _import_one(
@@ -284,15 +427,17 @@ async def _read_and_sync(
                 bar.update(stream.tell() - bar.pos)
 
             try:
-                run = await sync(
-                    sessions,
-                    connector,
-                    name,
-                    digest,
-                    lambda resume: incoming(stream, label, options, resume.position),
-                    moved,
-                    batch_size=batch_size,
-                )
+                async with connector_lock(engine_of(sessions), connector.id, connector.name):
+                    run = await sync(
+                        sessions,
+                        connector,
+                        name,
+                        digest,
+                        lambda resume: incoming(stream, label, options, resume.position),
+                        moved,
+                        batch_size=batch_size,
+                        exclusive=True,
+                    )
             except Stopped as stopped:
                 return _Imported(name, stopped.run, stopped.run.error)
         return _Imported(name, run, None)
@@ -338,21 +483,7 @@ def deadletters_list(connector_name: str | None, as_json: bool) -> None:
     if not rows:
         click.echo("no open dead letters")
         return
-    click.echo(
-        _table(rows, ["id", "connector", "run", "externalId", "place", "attempts", "reason"])
-    )
-
-
-def _reread(letter: DeadLetter, options: Options) -> Incoming:
-    """A dead letter's record, read from its payload with today's parser and mapping."""
-    parsed = next(iter(activities(letter.payload.encode())), None) if letter.payload else None
-    if isinstance(parsed, ParsedActivity):
-        again = record_of(parsed, "", options, place=letter.place)
-        return Incoming(0, again.source, letter.place, again.external_id, again.payload,
-                        again.work, letter.id)  # fmt: skip
-    reason = letter.reason if letter.payload is None else "UNREADABLE: the payload is no activity"
-    return Incoming(0, SOURCE, letter.place, letter.external_id, letter.payload,
-                    Reject(reason), letter.id)  # fmt: skip
+    click.echo(table(rows, ["id", "connector", "run", "externalId", "place", "attempts", "reason"]))
 
 
 def _given(records: list[Incoming], _: Resume) -> list[Incoming]:
@@ -381,11 +512,14 @@ def deadletters_retry(ids: tuple[int, ...], connector_name: str | None) -> None:
                         f"dead letter {letter.id} is connector {owner}'s, not {wanted.name}'s",
                         field=("deadLetter",),
                     )
-            options = {cid: await options_for(session, connectors[cid]) for cid in by_connector}
+            readers = {cid: await rereader(session, connectors[cid]) for cid in by_connector}
         runs = []
         for cid, waiting in by_connector.items():
-            again = [_reread(letter, options[cid]) for letter in waiting]
-            run = await sync(sessions, connectors[cid], None, None, partial(_given, again))
+            again = [readers[cid](letter) for letter in waiting]
+            connector = connectors[cid]
+            async with connector_lock(engine_of(sessions), cid, connector.name):
+                run = await sync(sessions, connector, None, None, partial(_given, again),
+                                 exclusive=True)  # fmt: skip
             runs.append((connectors[cid].name, run))
         return runs
 
@@ -393,8 +527,8 @@ def deadletters_retry(ids: tuple[int, ...], connector_name: str | None) -> None:
     if not runs:
         click.echo("no open dead letters")
         return
-    rows = [{**_run_fields(run, name), "still open": run.rejected} for name, run in runs]
-    click.echo(_table(rows, ["connector", "fetched", "created", "updated", "unchanged",
+    rows = [{**run_fields(run, name), "still open": run.rejected} for name, run in runs]
+    click.echo(table(rows, ["connector", "fetched", "created", "updated", "unchanged",
                              "unclaimed", "skipped", "still open"]))  # fmt: skip
 
 

@@ -7,6 +7,10 @@ written in a savepoint of its own, so that one the hub refuses becomes a dead le
 without undoing its neighbours. A run killed at any moment leaves whole batches only; run
 again over the same bytes it resumes after the marker, and records already written are
 found by ``(source, external_id)`` and their content hash, so nothing is lost or doubled.
+
+An HTTP source also yields a :class:`Checkpoint` after each page: its batch commits with
+the connector's page cursor moved past the page, so a run that dies goes on from the page
+after the last one committed.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ import enum
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterable
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -32,10 +37,12 @@ from hub.imports.models import Connector, DeadLetter, LetterStatus, SyncRun
 from hub.imports.records import PledgeRecord
 from hub.imports.runs import (
     Resume,
+    Traffic,
     advance,
     close_unreadable,
     dead_letter,
     finish,
+    move_cursor,
     resolve,
     start_run,
 )
@@ -88,6 +95,39 @@ class Incoming:
     """The dead letter this record is read again from (``p2c-hub deadletters retry``)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """The end of a page of an HTTP source: the pass goes on at ``cursor`` (the source's
+    own terms, as JSON), or ended (None), and then the next pass asks for what changed
+    since ``watermark``."""
+
+    cursor: str | None
+    watermark: str | None = None
+
+
+Records = Iterable[Incoming | Checkpoint] | AsyncIterable[Incoming | Checkpoint]
+
+
+@asynccontextmanager
+async def _each(records: Records) -> AsyncIterator[AsyncIterator[Incoming | Checkpoint]]:
+    """The records as one async iterator, closed when the run stops taking them (a source's
+    request in flight is cancelled with it, not left to finish on its own)."""
+    if isinstance(records, AsyncGenerator):
+        async with aclosing(records):
+            yield records
+        return
+
+    async def plain() -> AsyncIterator[Incoming | Checkpoint]:
+        if isinstance(records, AsyncIterable):
+            async for item in records:
+                yield item
+        else:
+            for item in records:
+                yield item
+
+    yield plain()
+
+
 def digest_of(stream: BinaryIO) -> str:
     """The SHA-256 of a source's bytes, which names what a run read (and resumes over); the
     stream is left at its start."""
@@ -131,25 +171,29 @@ async def sync(
     connector: Connector,
     source: str | None,
     digest: str | None,
-    records: Callable[[Resume], Iterable[Incoming]],
+    records: Callable[[Resume], Records],
     progress: Progress = lambda _: None,
     *,
     batch_size: int = BATCH_SIZE,
+    traffic: Traffic | None = None,
+    exclusive: bool = False,
 ) -> SyncRun:
     """Run ``connector`` over ``records(resume)``, which yields what comes after the marker.
 
     The run ends SUCCEEDED (rejected records are dead letters, not failures), or FAILED with
     the error when reading or writing stopped it: what earlier batches wrote stays, and
-    :class:`Stopped` is raised after the run says so.
+    :class:`Stopped` is raised after the run says so. ``exclusive``: the caller holds the
+    connector's lock (``hub.imports.locks``).
     """
     async with sessions() as session:
-        run, resume = await start_run(session, connector, source, digest)
+        run, resume = await start_run(session, connector, source, digest, exclusive=exclusive)
         await session.commit()
     try:
         async with sessions() as session:
-            await _take_all(session, connector, run, records(resume), progress, batch_size)
+            taking = _Taking(session, connector, run, progress, batch_size, traffic)
+            await taking.all(records(resume))
             await close_unreadable(session, run)
-            finish(run)
+            finish(run, traffic=traffic)
             session.add(run)
             await session.commit()
     except Exception as error:
@@ -157,7 +201,7 @@ async def sync(
         async with sessions() as session:
             failed = await session.get(SyncRun, run.id, populate_existing=True)
             assert failed is not None  # committed when the run started
-            finish(failed, reason)
+            finish(failed, reason, traffic)
             await session.commit()
         raise Stopped(failed, reason) from error
     return run
@@ -172,38 +216,54 @@ def _one_line(error: Exception) -> str:
     return lines[0] if lines else type(error).__name__
 
 
-async def _take_all(
-    session: AsyncSession,
-    connector: Connector,
-    run: SyncRun,
-    incoming: Iterable[Incoming],
-    progress: Progress,
-    batch_size: int,
-) -> None:
-    taker = _Taker(session, connector, run)
-    await taker.load_open_letters()
-    counts: Counter[str] = Counter()
-    last, started = run.position, time.monotonic()
-    for record in incoming:
-        counts["fetched"] += 1
-        counts[await taker.take(record)] += 1
-        last = record.position
-        if isinstance(record.work, Reject) and record.work.ends_run:
-            await _commit(session, run, last, counts)
-            progress(counts["fetched"])
-            raise _Unreadable(record.work.reason)
-        if counts["fetched"] >= batch_size or time.monotonic() - started > BATCH_SECONDS:
-            await _commit(session, run, last, counts)
-            progress(counts["fetched"])
-            counts, started = Counter(), time.monotonic()
-    await _commit(session, run, last, counts)
-    progress(counts["fetched"])
+class _Taking:
+    """A run's records taken in batches, each committed with the run's marker (and, at a
+    page's end, the connector's cursor)."""
 
+    def __init__(
+        self,
+        session: AsyncSession,
+        connector: Connector,
+        run: SyncRun,
+        progress: Progress,
+        batch_size: int,
+        traffic: Traffic | None,
+    ) -> None:
+        self.session, self.connector, self.run = session, connector, run
+        self.progress, self.batch_size, self.traffic = progress, batch_size, traffic
+        self.counts: Counter[str] = Counter()
+        self.last, self.started = run.position, time.monotonic()
 
-async def _commit(session: AsyncSession, run: SyncRun, position: int, counts: Counter[str]) -> None:
-    session.add(run)
-    advance(run, position, counts)
-    await session.commit()
+    async def all(self, incoming: Records) -> None:
+        taker = _Taker(self.session, self.connector, self.run)
+        await taker.load_open_letters()
+        await self.session.commit()  # no transaction waits on the source (SQLite's is a lock)
+        async with _each(incoming) as each:
+            async for record in each:
+                if isinstance(record, Checkpoint):
+                    await self._commit(record)
+                    continue
+                self.counts["fetched"] += 1
+                self.counts[await taker.take(record)] += 1
+                self.last = record.position
+                if isinstance(record.work, Reject) and record.work.ends_run:
+                    await self._commit()
+                    raise _Unreadable(record.work.reason)
+                full = self.counts["fetched"] >= self.batch_size
+                if full or time.monotonic() - self.started > BATCH_SECONDS:
+                    await self._commit()
+        await self._commit()
+
+    async def _commit(self, checkpoint: Checkpoint | None = None) -> None:
+        self.session.add(self.run)
+        advance(self.run, self.last, self.counts, self.traffic)
+        if checkpoint is not None:
+            await move_cursor(
+                self.session, self.connector.id, checkpoint.cursor, checkpoint.watermark
+            )
+        await self.session.commit()
+        self.progress(self.counts["fetched"])
+        self.counts, self.started = Counter(), time.monotonic()
 
 
 class _Taker:

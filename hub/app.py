@@ -26,6 +26,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
+from connectors.checks import check_source
 from hub import graphiql
 from hub.audit import heads, sequencer
 from hub.audit.delivery import targets
@@ -51,7 +52,7 @@ from hub.settings import Settings
 from hub.sockets import HubTransportWS, TokenWatch
 from hub.sqlstats import instrument
 from schema import SchemaOptions, build_schema
-from schema.context import Context
+from schema.context import Context, SourceCheck
 from schema.errors import to_graphql_error
 
 log = structlog.get_logger("hub.app")
@@ -87,6 +88,8 @@ class HubGraphQL(GraphQL[Context, None]):
         token_watch: TokenWatch,
         subscriptions_per_connection: int,
         allowed_origins: list[str],
+        vault: Vault,
+        source_check: SourceCheck,
     ) -> None:
         super().__init__(
             schema,
@@ -103,6 +106,8 @@ class HubGraphQL(GraphQL[Context, None]):
         self.suggestions = suggestions
         self.live = live
         self.token_watch = token_watch
+        self.vault = vault
+        self.source_check = source_check
 
     async def render_graphql_ide(self, request: Any) -> HTMLResponse:
         return graphiql.page_response(self.graphiql_assets)
@@ -140,6 +145,8 @@ class HubGraphQL(GraphQL[Context, None]):
             request=request,
             idempotency_key=request.headers.get("idempotency-key"),
             response=response,
+            vault=self.vault,
+            check_source=self.source_check,
         )
 
     def should_render_graphql_ide(self, request: Any) -> bool:
@@ -270,6 +277,8 @@ def create_app(settings: Settings) -> Starlette:
         ),
         subscriptions_per_connection=settings.subscriptions_per_connection,
         allowed_origins=settings.cors_origins,
+        vault=vault,
+        source_check=check_source,
     )
 
     oauth = OAuthEndpoints(

@@ -66,7 +66,6 @@ from hub.keys.service import (
 )
 from hub.keys.vault import Vault, generate_encryption_key
 from hub.logs import configure_logging
-from hub.migrate import upgrade
 from hub.money.rates import RateFormat, parse_rates
 from hub.money.service import RateLoad, load_rates
 from hub.organisations import commands as organisation_commands
@@ -95,6 +94,8 @@ def version() -> None:
 @main.command()
 def migrate() -> None:
     """Upgrade the database schema to the latest revision."""
+    from hub.migrate import upgrade  # Alembic is a third of the console's start: only here
+
     settings = read_settings()
     url = settings.effective_migration_url
     try:
@@ -784,8 +785,9 @@ def audit_export(target: Path) -> None:
 def _add_connector_commands() -> None:
     """The console is where the app is composed: the connectors' commands join it here."""
     from connectors.cli import COMMANDS
+    from connectors.run_commands import COMMANDS as RUN_COMMANDS
 
-    for command in COMMANDS:
+    for command in (*COMMANDS, *RUN_COMMANDS):
         main.add_command(command)
 
 

@@ -84,6 +84,14 @@ def create_session_factory(
     return async_sessionmaker(bind, expire_on_commit=False, autoflush=False, info=info)
 
 
+def engine_of(sessions: object) -> AsyncEngine:
+    """The engine a session factory binds, for work beside sessions (a lock's connection)."""
+    assert isinstance(sessions, async_sessionmaker)
+    bind = sessions.kw["bind"]
+    assert isinstance(bind, AsyncEngine)
+    return bind
+
+
 async def one_snapshot(session: AsyncSession) -> None:
     """Make the session's transaction read one snapshot throughout (PostgreSQL's REPEATABLE
     READ, read-only; a SQLite transaction reads one already): call it before anything is

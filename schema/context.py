@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info as StrawberryInfo
 
 from hub.auth.principal import ANONYMOUS, Principal
 from hub.errors import Unauthenticated
+from hub.imports.connectors import ConnectorConfig
+from hub.imports.models import ConnectorKind
+from hub.keys.vault import Vault
 from hub.live.follow import Live
 from hub.visibility import Viewer
 from schema.loaders import Loaders
@@ -21,6 +24,23 @@ if TYPE_CHECKING:
     from schema.writes import SharedSession
 
 SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
+class SourceCheck(Protocol):
+    """What is checked of a connector before it is saved, beyond its form: that its mapping
+    compiles and its source answers with the secret given, else ``InvalidInput``
+    (``UNREACHABLE``, ``BAD_MAPPING``). The connectors' ``check_source``, which ``hub.app``
+    composes in: the schema does not import the connectors."""
+
+    def __call__(
+        self, kind: ConnectorKind, config: ConnectorConfig, secret: str | None, /
+    ) -> Awaitable[None]: ...
+
+
+async def no_source_check(kind: ConnectorKind, config: ConnectorConfig, secret: str | None) -> None:
+    """The check of a context that was not given one: adding a connector through it is a
+    mistake in composing the app, never a connector saved unchecked."""
+    raise RuntimeError("this hub was composed without a check of connectors' sources (hub.app)")
 
 
 @dataclass
@@ -37,7 +57,9 @@ class Context:
     (see schema.writes); ``idempotency_key`` is the request's ``Idempotency-Key`` header and
     ``response`` the HTTP response, to say that a stored response was replayed. ``live`` is
     what subscriptions follow; on a WebSocket the principal is set once ``connection_init``
-    brought the token (``act_as``).
+    brought the token (``act_as``). ``vault`` seals the secrets connectors are given (the default
+    has no key-encryption key and refuses to), and ``check_source`` checks a connector's
+    source before it is saved (see ``SourceCheck``).
     """
 
     session_factory: SessionFactory
@@ -53,6 +75,8 @@ class Context:
     response: Any = None
     writes: SharedSession | None = None
     live: Live | None = None
+    vault: Vault = field(default_factory=lambda: Vault(()))
+    check_source: SourceCheck = no_source_check
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.session_factory, self.viewer)

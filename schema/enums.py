@@ -261,7 +261,12 @@ class SortDirection(enum.Enum):
 _register(
     ConnectorKind,
     "Where a connector's records come from.",
-    {"IATI_FILE": "IATI activity files, from disk or a URL (p2c-hub import iati)."},
+    {
+        "IATI_FILE": "IATI activity files, from disk or a URL (p2c-hub import iati).",
+        "IATI_DATASTORE": "The IATI Datastore's API, with an API key, paged by cursorMark.",
+        "WORLD_BANK": "The World Bank Projects API, paged by rows and offset.",
+        "JSON_API": "An operator's JSON API behind OAuth 2.0, through a declared field mapping.",
+    },
     name="ConnectorKind",
 )
 _register(

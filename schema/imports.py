@@ -10,9 +10,10 @@ from typing import Annotated
 
 import strawberry
 from strawberry import relay
+from strawberry.scalars import JSON
 
 from hub.authorization import holds_any_scope, require_any_scope
-from hub.imports.connectors import ConnectorConfig
+from hub.imports.connectors import ConnectorConfig, HttpConfig
 from hub.imports.models import Connector as ConnectorModel
 from hub.imports.models import DeadLetter as LetterModel
 from hub.imports.models import ReviewEntry as ReviewModel
@@ -54,7 +55,57 @@ def _keys(node_ids: Iterable[str]) -> list[int]:
 
 
 @strawberry.type(
-    description="A configured connector: the member it imports for, and which records."
+    description="How an HTTP connector reaches its source. Its secret (a client secret or an "
+    "API key) is never here: it is sealed apart, and only `Connector.hasSecret` says it is set."
+)
+class HttpSource:
+    url: str = strawberry.field(description="The API's base URL.")
+    token_url: str | None = strawberry.field(
+        description="OAuth 2.0 client credentials: the token endpoint; null for an API key or an "
+        "open API."
+    )
+    client_id: str | None = strawberry.field(
+        description="OAuth 2.0: the connector's client id at the partner."
+    )
+    audience: str | None = strawberry.field(
+        description="OAuth 2.0: the audience the partner's tokens are asked for."
+    )
+    resource: str | None = strawberry.field(
+        description="OAuth 2.0: the resource indicator (RFC 8707) the tokens are asked for."
+    )
+    scope: str | None = strawberry.field(description="OAuth 2.0: the scope asked for.")
+    key_header: str | None = strawberry.field(
+        description="The header an API key is sent in (the IATI Datastore's: "
+        "Ocp-Apim-Subscription-Key); null without a key."
+    )
+    query: str | None = strawberry.field(
+        description="What is asked for: a Solr query for the IATI Datastore, extra query "
+        "parameters for the World Bank."
+    )
+    page_size: int = strawberry.field(description="Records asked for per page.")
+    concurrency: int = strawberry.field(description="Requests of a run in flight at once.")
+    timeout: float = strawberry.field(description="Seconds one request may take.")
+
+    @classmethod
+    def from_config(cls, http: HttpConfig) -> HttpSource:
+        return cls(
+            url=http.url,
+            token_url=http.token_url,
+            client_id=http.client_id,
+            audience=http.audience,
+            resource=http.resource,
+            scope=http.scope,
+            key_header=http.key_header,
+            query=http.query,
+            page_size=http.page_size,
+            concurrency=http.concurrency,
+            timeout=http.timeout,
+        )
+
+
+@strawberry.type(
+    description="A configured connector: the member it imports for, which records, and, for "
+    "HTTP kinds, its source and schedule (never its secret)."
 )
 class Connector(relay.Node):
     key: relay.NodeID[int]
@@ -73,6 +124,35 @@ class Connector(relay.Node):
         description="Whether it publishes the SMART-complete pledges it imports (else it "
         "submits them to the secretariat)."
     )
+    http: HttpSource | None = strawberry.field(
+        description="Where an HTTP kind reads from (IATI_DATASTORE, WORLD_BANK, JSON_API); null "
+        "for IATI_FILE."
+    )
+    mapping: JSON | None = strawberry.field(
+        description="A JSON_API connector's field mapping, as given; null for other kinds."
+    )
+    has_secret: bool = strawberry.field(
+        description="Whether it holds a secret (a client secret or an API key), sealed at rest. "
+        "The secret itself is never shown."
+    )
+    every_seconds: int | None = strawberry.field(
+        description="How often the worker runs it, in seconds; null: only when asked."
+    )
+    next_run_at: datetime | None = strawberry.field(
+        description="When the worker runs it next; null without a schedule."
+    )
+    failures_in_a_row: int = strawberry.field(
+        description="Runs that failed in a row: the worker waits longer after each; 0 after a "
+        "success."
+    )
+    watermark: str | None = strawberry.field(
+        description="Records changed since this instant are what its next pass asks for; null "
+        "before its first complete pass."
+    )
+    cursor: str | None = strawberry.field(
+        description="Where an unfinished pass over its source goes on, as stored (JSON, in the "
+        "source's own terms); null when no pass is under way."
+    )
     created_at: datetime = strawberry.field(description="When it was configured.")
     updated_at: datetime = strawberry.field(description="When its configuration last changed.")
     member_id: strawberry.Private[int]
@@ -80,6 +160,7 @@ class Connector(relay.Node):
     @classmethod
     def from_model(cls, connector: ConnectorModel) -> Connector:
         config = ConnectorConfig.from_json(connector.config)
+        mapping = JSON(dict(config.mapping)) if config.mapping is not None else None
         return cls(
             key=connector.id,
             name=connector.name,
@@ -90,6 +171,14 @@ class Connector(relay.Node):
             tags=list(config.tags),
             identifiers=list(config.identifiers),
             publish=config.publish,
+            http=HttpSource.from_config(config.http) if config.http is not None else None,
+            mapping=mapping,
+            has_secret=connector.secret is not None,
+            every_seconds=connector.every_seconds,
+            next_run_at=connector.next_run_at,
+            failures_in_a_row=connector.failures,
+            watermark=connector.watermark,
+            cursor=connector.cursor,
             created_at=connector.created_at,
             updated_at=connector.updated_at,
             member_id=connector.member_id,
@@ -144,6 +233,13 @@ class SyncRun(relay.Node):
         description="Records another organisation reports: kept for linking, never pledges."
     )
     skipped: int = strawberry.field(description="Records its selection does not name.")
+    requests: int = strawberry.field(
+        description="HTTP requests it made (pages and tokens), retries included; 0 for files."
+    )
+    retries: int = strawberry.field(
+        description="Requests it made again after a fault (an error status, a timeout, a body "
+        "cut short)."
+    )
     error: str | None = strawberry.field(description="Why it failed or was interrupted.")
     connector_id: strawberry.Private[int]
     resumed_from_id: strawberry.Private[int | None]
@@ -166,6 +262,8 @@ class SyncRun(relay.Node):
             rejected=run.rejected,
             unclaimed=run.unclaimed,
             skipped=run.skipped,
+            requests=run.requests,
+            retries=run.retries,
             error=run.error,
             connector_id=run.connector_id,
             resumed_from_id=run.resumed_from,

@@ -74,8 +74,16 @@ async def perform(
     refusals of the credentials, and collisions with other writers, are raised: they fail
     the field (and the request), not its input.
     """
+    require_scope(info.context.principal, entity, action)
+    return await in_savepoint(info, work)
+
+
+async def in_savepoint(
+    info: Info, work: Callable[[AsyncSession, Principal], Awaitable[T]]
+) -> T | HubError:
+    """:func:`perform` without the lifecycle's scope check, for writes that are no step of
+    a record's lifecycle (connectors): the caller checks the scope before."""
     context = info.context
-    require_scope(context.principal, entity, action)
     shared = context.writes
     if shared is None:
         raise RuntimeError("a mutation ran outside MutationTransaction")

@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import select
 
 from hub.audit.models import AuditEvent
+from hub.imports.connectors import ConnectorConfig, HttpConfig, add_connector
+from hub.imports.models import ConnectorKind
 from hub.keys.vault import generate_encryption_key
 from schema import build_schema
 from tests.fixtures.partners import (
@@ -34,6 +36,21 @@ from tests.fixtures.partners import (
     smart_pledge,
 )
 from tests.test_cli import free_port, hub, hub_env
+
+ADD_CONNECTOR = """
+mutation($input: AddConnectorInput!) {
+  addConnector(input: $input) { connector { name } userErrors { field message code } }
+}"""
+SCHEDULE = """
+mutation($name: String!, $every: Int) {
+  setConnectorSchedule(name: $name, everySeconds: $every) {
+    connector { everySeconds } userErrors { field message code }
+  }
+}"""
+REMOVE_CONNECTOR = """
+mutation($name: String!) {
+  removeConnector(name: $name) { removedConnectorId userErrors { field message code } }
+}"""
 
 
 async def actions_since(partners: Partners, last: int) -> tuple[int, list[AuditEvent]]:
@@ -96,6 +113,17 @@ async def test_every_mutation_writes_its_event(partners: Partners) -> None:
     await step("secretariat", "updateOrganisation", UPDATE_ORGANISATION, id=added_id,
                input={**organisation, "name": "Walked Organisation"})  # fmt: skip
     await step("secretariat", "approveMembership", APPROVE, id=added_id)
+    await step("secretariat", "addConnector", ADD_CONNECTOR, input={
+        "name": "walked", "kind": "IATI_FILE", "member": added_id,
+        "selection": {"sectors": ["22040"]},
+    })  # fmt: skip
+    async with partners.session_factory() as session:  # an HTTP source is checked when added
+        http = ConnectorConfig(http=HttpConfig(url="https://search.worldbank.example"))
+        await add_connector(session, "walked-http", ConnectorKind.WORLD_BANK,
+                            partners.members["alpha"], http)  # fmt: skip
+        await session.commit()
+    await step("secretariat", "setConnectorSchedule", SCHEDULE, name="walked-http", every=3600)
+    await step("secretariat", "removeConnector", REMOVE_CONNECTOR, name="walked")
     mutation_type = build_schema()._schema.mutation_type
     assert mutation_type is not None
     assert walked == set(mutation_type.fields), set(mutation_type.fields) - walked

@@ -60,7 +60,7 @@ def entity_type(subject: Base) -> str:
     return type(subject).__name__
 
 
-SECRETS = frozenset({"secret_hash", "private_key"})
+SECRETS = frozenset({"secret_hash", "private_key", "secret"})
 """Fields whose values never enter the ledger: that they changed is recorded, not what to."""
 
 WITHHELD = "(withheld)"

@@ -22,6 +22,18 @@ class ConnectorKind(enum.StrEnum):
 
     IATI_FILE = "IATI_FILE"
     """IATI activity files, from disk or a URL, imported with ``p2c-hub import iati``."""
+    IATI_DATASTORE = "IATI_DATASTORE"
+    """The IATI Datastore's Solr API, with an API key, paged by ``cursorMark``."""
+    WORLD_BANK = "WORLD_BANK"
+    """The World Bank Projects API, paged by ``rows`` and ``os``."""
+    JSON_API = "JSON_API"
+    """An operator's JSON API behind OAuth 2.0, read through a declarative field mapping."""
+
+
+HTTP_KINDS = frozenset(
+    {ConnectorKind.IATI_DATASTORE, ConnectorKind.WORLD_BANK, ConnectorKind.JSON_API}
+)
+"""Kinds that pull from an HTTP API with ``p2c-hub sync`` and on a schedule."""
 
 
 class Connector(TimestampColumns, Base):
@@ -37,6 +49,18 @@ class Connector(TimestampColumns, Base):
     kind: Mapped[ConnectorKind] = mapped_column(db_enum(ConnectorKind))
     member_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     config: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str | None] = mapped_column(Text)
+    """The client secret or API key, sealed with the hub's key-encryption keys."""
+    every_seconds: Mapped[int | None] = mapped_column(Integer)
+    """How often ``p2c-hub worker`` runs it; None: only when asked."""
+    next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    """Runs failed in a row: the worker waits longer after each, and reports it."""
+    cursor: Mapped[str | None] = mapped_column(Text)
+    """Where an unfinished pass over an HTTP source goes on (JSON, the source's own terms);
+    written only in the transaction that commits the page before it."""
+    watermark: Mapped[str | None] = mapped_column(String(64))
+    """Records changed since this instant are what the next pass asks for."""
 
 
 class RunStatus(enum.StrEnum):
@@ -78,6 +102,10 @@ class SyncRun(Base):
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     unclaimed: Mapped[int] = mapped_column(Integer, default=0)
     skipped: Mapped[int] = mapped_column(Integer, default=0)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    """HTTP requests the run made (pages and tokens), retries included."""
+    retries: Mapped[int] = mapped_column(Integer, default=0)
+    """Requests made again after a fault (an error status, a timeout, a cut body)."""
     error: Mapped[str | None] = mapped_column(Text)
 
 

@@ -15,8 +15,9 @@ import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.errors import Conflict, NotFound
@@ -28,6 +29,8 @@ STALE_AFTER = timedelta(minutes=10)
 """A run that wrote no batch for this long is taken for dead, whichever host ran it."""
 
 COUNTS = ("fetched", "created", "updated", "unchanged", "rejected", "unclaimed", "skipped")
+TRAFFIC = ("requests", "retries")
+"""An HTTP run's requests, and how many were made again after a fault."""
 
 
 def this_process() -> str:
@@ -50,14 +53,20 @@ def _alive(process: str, heartbeat: datetime, now: datetime) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Resume:
-    """Where a new run starts reading: after ``position``, left by run ``run_id``."""
+    """Where a new run starts reading: after ``position``, left by run ``run_id``; for an
+    HTTP source, at the connector's page ``cursor`` of an unfinished pass."""
 
     run_id: int | None = None
     position: int = 0
+    cursor: str | None = None
 
 
-async def _settle_earlier_runs(session: AsyncSession, connector: Connector) -> None:
-    """Mark the connector's dead runs INTERRUPTED; refuse while one is still alive."""
+async def settle_earlier_runs(
+    session: AsyncSession, connector: Connector, *, exclusive: bool = False
+) -> None:
+    """Mark the connector's dead runs INTERRUPTED; refuse while one is still alive.
+    ``exclusive``: the caller holds the connector's lock (``hub.imports.locks``), so no run
+    of it is alive anywhere, whatever its host and heartbeat say."""
     now = utcnow()
     running = await session.scalars(
         select(SyncRun)
@@ -65,7 +74,7 @@ async def _settle_earlier_runs(session: AsyncSession, connector: Connector) -> N
         .with_for_update()
     )
     for run in running:
-        if _alive(run.process_id, run.heartbeat_at, now):
+        if not exclusive and _alive(run.process_id, run.heartbeat_at, now):
             raise Conflict(
                 f"connector {connector.name} is running already (run {run.id}, "
                 f"process {run.process_id}, since {run.started_at:%Y-%m-%d %H:%M:%S} UTC)",
@@ -93,16 +102,46 @@ async def resume_point(
     return Resume(last.id, last.position)
 
 
-async def start_run(
-    session: AsyncSession, connector: Connector, source: str | None, digest: str | None
-) -> tuple[SyncRun, Resume]:
-    """A RUNNING run of ``connector`` over ``source`` and where it starts reading."""
-    await _settle_earlier_runs(session, connector)
-    resume = (
-        await resume_point(session, connector, source, digest)
-        if source is not None and digest is not None
-        else Resume()
+async def _unfinished_pass(session: AsyncSession, connector: Connector) -> Resume:
+    """Where the connector's pass over its HTTP source stopped, if it did."""
+    cursor = await session.scalar(select(Connector.cursor).where(Connector.id == connector.id))
+    if cursor is None:
+        return Resume()
+    last = await session.scalar(
+        select(SyncRun).where(SyncRun.connector_id == connector.id).order_by(SyncRun.id.desc())
     )
+    return Resume(last.id, last.position, cursor) if last is not None else Resume(cursor=cursor)
+
+
+async def move_cursor(
+    session: AsyncSession, connector_id: int, cursor: str | None, watermark: str | None
+) -> None:
+    """Where the connector's pass goes on after the page being committed (None: the pass
+    ended), and, when a pass ends, the watermark the next one asks from: call in the page's
+    transaction."""
+    values: dict[str, str | None] = {"cursor": cursor}
+    if cursor is None and watermark is not None:
+        values["watermark"] = watermark
+    await session.execute(update(Connector).where(Connector.id == connector_id).values(values))
+
+
+async def start_run(
+    session: AsyncSession,
+    connector: Connector,
+    source: str | None,
+    digest: str | None,
+    *,
+    exclusive: bool = False,
+) -> tuple[SyncRun, Resume]:
+    """A RUNNING run of ``connector`` over ``source`` and where it starts reading;
+    ``exclusive``: the caller holds the connector's lock."""
+    await settle_earlier_runs(session, connector, exclusive=exclusive)
+    if source is None:
+        resume = Resume()  # records given by hand (dead letters taken again)
+    elif digest is None:
+        resume = await _unfinished_pass(session, connector)
+    else:
+        resume = await resume_point(session, connector, source, digest)
     now = utcnow()
     run = SyncRun(
         connector_id=connector.id,
@@ -121,16 +160,33 @@ async def start_run(
     return run, resume
 
 
-def advance(run: SyncRun, position: int, counts: Mapping[str, int]) -> None:
-    """Move the marker past a batch and add its counts: call in the batch's transaction."""
+def advance(
+    run: SyncRun, position: int, counts: Mapping[str, int], traffic: Traffic | None = None
+) -> None:
+    """Move the marker past a batch and add its counts: call in the batch's transaction;
+    ``traffic``: the HTTP requests and retries of the run so far."""
     run.position = position
     for name in COUNTS:
         setattr(run, name, getattr(run, name) + counts.get(name, 0))
+    if traffic is not None:
+        run.requests, run.retries = traffic.requests, traffic.retries
     run.heartbeat_at = utcnow()
 
 
-def finish(run: SyncRun, error: str | None = None) -> None:
+class Traffic(Protocol):
+    """What an HTTP run asked of its source."""
+
+    @property
+    def requests(self) -> int: ...
+
+    @property
+    def retries(self) -> int: ...
+
+
+def finish(run: SyncRun, error: str | None = None, traffic: Traffic | None = None) -> None:
     """End the run: SUCCEEDED, or FAILED with ``error``."""
+    if traffic is not None:
+        run.requests, run.retries = traffic.requests, traffic.retries
     run.status = RunStatus.FAILED if error else RunStatus.SUCCEEDED
     run.error = error
     run.finished_at = run.heartbeat_at = utcnow()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from schema.mutations.connectors import ConnectorMutations
 from schema.mutations.endorsements import EndorsementMutations
 from schema.mutations.organisations import OrganisationMutations
 from schema.mutations.pledges import PledgeMutations
@@ -14,8 +15,15 @@ __all__ = ["Mutation"]
 
 @strawberry.type(
     description="Writes, with an OAuth token: partners write their pledges, co-endorsements "
-    "and progress; the secretariat publishes, verifies and admits members. Each returns the "
-    "object it changed and `userErrors`; send an `Idempotency-Key` header to retry safely."
+    "and progress; the secretariat publishes, verifies, admits members and configures "
+    "connectors. Each returns the object it changed and `userErrors`; send an "
+    "`Idempotency-Key` header to retry safely."
 )
-class Mutation(PledgeMutations, EndorsementMutations, ProgressMutations, OrganisationMutations):
+class Mutation(
+    PledgeMutations,
+    EndorsementMutations,
+    ProgressMutations,
+    OrganisationMutations,
+    ConnectorMutations,
+):
     pass

@@ -71,6 +71,18 @@ ORGANISATION = {
     "UNKNOWN_COUNTRY": "Not an ISO 3166-1 alpha-3 country code the hub knows.",
     "INVALID_URL": "A website is an http(s) address.",
 }
+CONNECTOR = {
+    **COMMON,
+    "EMPTY_SELECTION": "An IATI connector names no activity, reporting organisation, sector or "
+    "tag: it would select nothing.",
+    "IDENTIFIER_OF_ANOTHER": "An identifier the member would also report as is another "
+    "organisation's.",
+    "NOT_A_MEMBER": "A connector acts for a coalition member; the organisation is not one now.",
+    "UNREACHABLE": "The source did not answer as it should: its token endpoint gave no token, "
+    "or its API no page, with the settings and secret given.",
+    "BAD_MAPPING": "A JSON API's field mapping does not compile; the field says where.",
+    "IN_USE": "The connector brought records, which name it as their provenance: it stays.",
+}
 
 
 def _code_enum(name: str, described: dict[str, str], what: str) -> type[enum.Enum]:
@@ -85,6 +97,7 @@ PledgeErrorCode = _code_enum("PledgeErrorCode", PLEDGE, "pledge")
 EndorsementErrorCode = _code_enum("EndorsementErrorCode", ENDORSEMENT, "endorsement")
 ProgressErrorCode = _code_enum("ProgressErrorCode", PROGRESS, "progress")
 OrganisationErrorCode = _code_enum("OrganisationErrorCode", ORGANISATION, "organisation")
+ConnectorErrorCode = _code_enum("ConnectorErrorCode", CONNECTOR, "connector")
 
 FIELD_DESCRIPTION = "The path to the argument or input field that was wrong, if one was."
 MESSAGE_DESCRIPTION = "What was wrong, in words meant for a developer."
@@ -119,13 +132,28 @@ class OrganisationUserError:
     code: OrganisationErrorCode = strawberry.field(description=CODE_DESCRIPTION)  # type: ignore[valid-type]
 
 
-U = TypeVar("U", PledgeUserError, EndorsementUserError, ProgressUserError, OrganisationUserError)
+@strawberry.type(description="Why a connector mutation refused its input, and where.")
+class ConnectorUserError:
+    field: list[str] | None = strawberry.field(description=FIELD_DESCRIPTION)
+    message: str = strawberry.field(description=MESSAGE_DESCRIPTION)
+    code: ConnectorErrorCode = strawberry.field(description=CODE_DESCRIPTION)  # type: ignore[valid-type]
+
+
+U = TypeVar(
+    "U",
+    PledgeUserError,
+    EndorsementUserError,
+    ProgressUserError,
+    OrganisationUserError,
+    ConnectorUserError,
+)
 
 CODES: dict[type, type[enum.Enum]] = {
     PledgeUserError: PledgeErrorCode,
     EndorsementUserError: EndorsementErrorCode,
     ProgressUserError: ProgressErrorCode,
     OrganisationUserError: OrganisationErrorCode,
+    ConnectorUserError: ConnectorErrorCode,
 }
 
 

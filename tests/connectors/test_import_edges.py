@@ -476,14 +476,15 @@ async def retry(sessions: Sessions, *ids: int) -> SyncRun:
     """``p2c-hub deadletters retry ID...``, as connectors/cli.py does it, in this process."""
     from functools import partial
 
-    from connectors.cli import _given, _reread
+    from connectors.cli import _given
+    from connectors.letters import rereader
     from hub.imports.runs import open_letters
 
     async with sessions() as session:
         letters = await open_letters(session, ids=ids)
         connector = await get_connector(session, "t")
-        options = await options_for(session, connector)
-    again = [_reread(letter, options) for letter in letters]
+        reread = await rereader(session, connector)
+    again = [reread(letter) for letter in letters]
     return await sync(sessions, connector, None, None, partial(_given, again))
 
 

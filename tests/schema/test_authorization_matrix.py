@@ -27,6 +27,8 @@ from hub.auth.clients import Credentials, create_client, revoke_client
 from hub.auth.scopes import KIND_SCOPES, MEMBER_WRITES, ClientKind
 from hub.endorsements.models import EndorsementStatus, Role
 from hub.endorsements.service import invite, respond
+from hub.imports.connectors import ConnectorConfig, HttpConfig, add_connector
+from hub.imports.models import ConnectorKind
 from hub.organisations.models import MembershipStatus, OrganisationType
 from hub.organisations.service import create_organisation
 from hub.pledges.models import FocusArea, Indicator, Pledge, PledgeType, PublicationStatus
@@ -173,6 +175,9 @@ ROWS: dict[tuple[str, str], tuple[str, ...]] = {
     ("syncRuns", NONE): (UNAUTH, SCOPE, SCOPE, SCOPE, OK, SCOPE),
     ("deadLetters", NONE): (UNAUTH, SCOPE, SCOPE, SCOPE, OK, SCOPE),
     ("reviewQueue", NONE): (UNAUTH, SCOPE, SCOPE, SCOPE, OK, SCOPE),
+    ("addConnector", NONE): (UNAUTH, SCOPE, SCOPE, SCOPE, OK, SCOPE),
+    ("setConnectorSchedule", NONE): (UNAUTH, SCOPE, SCOPE, SCOPE, OK, SCOPE),
+    ("removeConnector", NONE): (UNAUTH, SCOPE, SCOPE, SCOPE, OK, SCOPE),
 }
 
 EXPECTED: dict[tuple[str, str, str], str] = {
@@ -191,7 +196,7 @@ class Spec:
     """What one case acts on: a pledge led by ``lead`` in status ``pledge``; on it, maybe an
     endorsement of ``invitee`` in status ``endorsement`` or a report by the lead in status
     ``report``. Or an organisation: a member's own (``organisation``) or a new one in
-    membership status ``fresh``."""
+    membership status ``fresh``. Or a connector of alpha's (``connector``)."""
 
     lead: str | None = None
     pledge: PublicationStatus | None = None
@@ -200,6 +205,7 @@ class Spec:
     report: ReportStatus | None = None
     organisation: str | None = None
     fresh: MembershipStatus | None = None
+    connector: bool = False
 
 
 def on_pledge(ready: PublicationStatus) -> dict[str, Spec]:
@@ -263,6 +269,8 @@ OBJECTS: dict[str, dict[str, Spec]] = {
     "rejectProgress": on_report(),
     "updateOrganisation": on_organisation(),
     "approveMembership": on_organisation(),
+    "setConnectorSchedule": {NONE: Spec(connector=True)},
+    "removeConnector": {NONE: Spec(connector=True)},
 }
 
 
@@ -307,6 +315,7 @@ class Built:
     endorsement: int | None = None
     report: int | None = None
     organisation: int | None = None
+    connector: str | None = None
 
 
 SMART = PledgeDraft(
@@ -359,6 +368,13 @@ class Builder:
                 kind = OrganisationType.CIVIL_SOCIETY
                 organisation = await create_organisation(session, name=name, organisation_type=kind)
             built.organisation = organisation.id
+        if spec.connector:
+            built.connector = f"matrix-{self.made}"
+            http = HttpConfig(url="https://search.worldbank.example")
+            await add_connector(
+                session, built.connector, ConnectorKind.WORLD_BANK, members["alpha"],
+                ConnectorConfig(http=http),
+            )  # fmt: skip
         if spec.lead is None or spec.pledge is None:
             return built
         lead = members[spec.lead]
@@ -495,6 +511,28 @@ CALLS: dict[str, Call] = {
         "query { reviewQueue(first: 5) { totalCount edges { node { subject code } } } }",
         {},
     ),
+    "addConnector": lambda built: (
+        "mutation($input: AddConnectorInput!) { addConnector(input: $input) { "
+        "connector { name } userErrors { field message code } } }",
+        {
+            "input": {
+                "name": "matrix-added",
+                "kind": "IATI_FILE",
+                "member": gid("Organisation", built.delta),
+                "selection": {"sectors": ["22040"]},
+            }
+        },
+    ),
+    "setConnectorSchedule": lambda built: (
+        "mutation($name: String!) { setConnectorSchedule(name: $name, everySeconds: 3600) { "
+        "connector { everySeconds } userErrors { field message code } } }",
+        {"name": built.connector},
+    ),
+    "removeConnector": lambda built: (
+        "mutation($name: String!) { removeConnector(name: $name) { "
+        "removedConnectorId userErrors { field message code } } }",
+        {"name": built.connector},
+    ),
 }
 """The document and variables each root field is called with."""
 
@@ -539,6 +577,7 @@ GRAPH_TABLES = (
     "evidence_links",
     "money_flows",
     "idempotency_keys",
+    "connectors",
 )
 """Every table a mutation writes: a refused call must leave each exactly as it was."""
 

@@ -21,7 +21,7 @@ NOT_USER_ERRORS = {
     "SINCE_TOO_OLD", "SINCE_IN_FUTURE", "SUBSCRIPTION_LIMIT",  # subscriptions
     "NOT_SEQUENCED", "NOT_IN_TREE", "NOT_A_TREE_SIZE", "TREE_INCOMPLETE",  # audit proofs
     "LOG_NOT_EXTENDED",  # the head signer, refusing a log that was changed
-    "EMPTY_SELECTION", "RUN_IN_PROGRESS", "IDENTIFIER_OF_ANOTHER",  # connectors, at the console
+    "RUN_IN_PROGRESS",  # connectors' runs, at the console and in the worker
     "UNDER_REVIEW", "CLAIMED_BY_ANOTHER_MEMBER", "REPORT_REVIEWED",  # imports: dead letters
     "CONFLICT", "INVALID",  # defaults of Conflict and HubError, which rules always replace
 }  # fmt: skip
