@@ -72,7 +72,7 @@ typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy tools bench
 
 pytest: $(VENV)/.installed-test $(GRAPHIQL_ASSETS) $(FEDERATION_PEERS) browser
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 3
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache graphiql/node_modules \
