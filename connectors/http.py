@@ -114,13 +114,7 @@ def _busy_token_endpoint(response: httpx.Response) -> httpx.Response:
 class HttpSource:
     """A run's client of one partner API. Use as ``async with``."""
 
-    def __init__(
-        self,
-        config: HttpConfig,
-        secret: str | None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
+    def __init__(self, config: HttpConfig, secret: str | None) -> None:
         self.config = config
         self.traffic = Traffic()
         self.total: int | None = None
@@ -130,7 +124,6 @@ class HttpSource:
             "timeout": httpx.Timeout(config.timeout, connect=min(config.timeout, 10.0)),
             "event_hooks": {"request": [self._count]},
             "follow_redirects": False,
-            "transport": transport,
             "headers": {"Accept": "application/json", "User-Agent": "p2c-hub connector"},
         }
         self._oauth = config.token_url is not None
