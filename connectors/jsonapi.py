@@ -65,8 +65,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import hashlib
-import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -82,6 +80,7 @@ from jmespath.exceptions import JMESPathError
 from connectors.errors import Malformed
 from connectors.framework import Reject, Work
 from connectors.iati.outcomes import Gap, ReviewSubject
+from connectors.values import CLASSIFICATION, content_hash, cut
 from hub.errors import InvalidInput
 from hub.imports.records import (
     FlowRecord,
@@ -115,9 +114,10 @@ from hub.progress.rules import MAX_NARRATIVE, MAX_NOTE
 
 SOURCE = "jsonapi"
 MAX_ID = 400  # the source record's key holds 500, with room for "#commitment" and report keys
-CLASSIFICATION = "CLASSIFICATION"
 COMMITTED = "the operator's stated budget: the pledged amount"
 
+UNHASHED = frozenset({"place", "content_hash"})
+"""Where a record was read, and its hash, are not what it says."""
 TOP: tuple[str, ...] = ("records", "next", "cursor", "cursorParam", "sinceParam", "fields")
 TOP += ("values", "targets", "progress")
 FIELDS: tuple[str, ...] = ("id", "title", "description", "type", "status", "focusAreas")
@@ -416,37 +416,6 @@ def _date(raw: Any, field: str) -> date | None:
     raise _Unmappable(f"{field}: {raw!r} is not an ISO 8601 date")
 
 
-def _cut(text: str, limit: int, what: str, notes: list[str]) -> str:
-    if len(text) <= limit:
-        return text
-    notes.append(f"the {what} has {len(text)} characters: the first {limit - 1} are kept")
-    return text[: limit - 1] + "…"
-
-
-def _canonical(value: object) -> object:
-    """JSON-ready and independent of spelling: decimals by value, enums by code."""
-    if isinstance(value, enum.Enum):
-        return value.value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            field.name: _canonical(getattr(value, field.name))
-            for field in dataclasses.fields(value)
-            if field.name not in ("place", "content_hash")
-        }
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, tuple | list):
-        return [_canonical(item) for item in value]
-    return value
-
-
-def _content_hash(record: PledgeRecord) -> str:
-    text = json.dumps(_canonical(record), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def record_work(
     item: Any,
     mapping: JsonMapping,
@@ -471,7 +440,7 @@ def record_work(
     except _Unmappable as error:
         return external_id, Reject(f"UNMAPPABLE: {error}")
     record = dataclasses.replace(record, place=place)
-    return external_id, dataclasses.replace(record, content_hash=_content_hash(record))
+    return external_id, dataclasses.replace(record, content_hash=content_hash(record, UNHASHED))
 
 
 def _read(exprs: Mapping[str, Expr], item: Any, at: str, names: Sequence[str]) -> dict[str, Any]:
@@ -551,9 +520,9 @@ class _Mapper:
             Gap.AMOUNT: pledge_type is PledgeType.FINANCIAL and not money,
         }
         draft = PledgeDraft(
-            title=_cut(v["title"], MAX_TITLE, "title", notes),
+            title=cut(v["title"], MAX_TITLE, "title", notes),
             pledge_type=pledge_type,
-            description=_cut(v["description"] or "", MAX_DESCRIPTION, "description", notes),
+            description=cut(v["description"] or "", MAX_DESCRIPTION, "description", notes),
             focus_areas=tuple(focus),
             target_countries=countries,
             announced_on=v["announcedOn"],
@@ -637,14 +606,14 @@ class _Mapper:
             self.review.append(ReviewRecord(ReviewSubject.INDICATOR, t["key"][:300], label, why))
             return None
         if description:
-            description = _cut(description, MAX_TARGET_DESCRIPTION, at + "description", notes)
+            description = cut(description, MAX_TARGET_DESCRIPTION, at + "description", notes)
         return TargetDraft(
             indicator=indicator or OTHER,
-            unit=_cut(t["unit"] or "units", MAX_UNIT, at + "unit", notes),
+            unit=cut(t["unit"] or "units", MAX_UNIT, at + "unit", notes),
             measure=measure,
             direction=direction or Direction.ASCENDING,
             cumulative=t["cumulative"] is not False,
-            label=_cut(label, MAX_LABEL, at + "label", notes),
+            label=cut(label, MAX_LABEL, at + "label", notes),
             description=description,
             baseline_value=baseline,
             baseline_date=t["baselineDate"],
@@ -665,7 +634,7 @@ class _Mapper:
             while key in records:
                 key = f"{said}#{sum(k.startswith(f'{said}#') for k in records) + 2}"
             narrative = r["narrative"] or f"Progress from {start} to {end}, as published."
-            narrative = _cut(narrative, MAX_NARRATIVE, at + "narrative", self.notes)
+            narrative = cut(narrative, MAX_NARRATIVE, at + "narrative", self.notes)
             values = self._values(r["values"], at, targets)
             records[key] = ReportRecord(key, start, end, narrative, values=values)
         return tuple(records.values())

@@ -51,8 +51,8 @@ from typing import Any
 
 from connectors.errors import Malformed
 from connectors.framework import Reject, Work
-from connectors.iati.importer import CLASSIFICATION
 from connectors.iati.outcomes import Gap, ReviewSubject
+from connectors.values import CLASSIFICATION, cut
 from hub.endorsements.models import Role
 from hub.imports.records import FlowRecord, PledgeRecord, ReviewRecord
 from hub.money.models import TransactionKind
@@ -171,11 +171,11 @@ def project_work(
         return Reject(f"UNMAPPABLE: {place}: project {project_id} has no project_name")
     notes: list[str] = []
     review: list[ReviewRecord] = []
-    title = _cut(name, MAX_TITLE, "title", notes)
+    title = cut(name, MAX_TITLE, "title", notes)
     abstract = project.get("project_abstract")
     abstract = abstract.get("cdata") if isinstance(abstract, Mapping) else abstract
     abstract = abstract.strip() if isinstance(abstract, str) else ""
-    description = _cut(abstract, MAX_DESCRIPTION, "description", notes)
+    description = cut(abstract, MAX_DESCRIPTION, "description", notes)
     approved = _date(project, "boardapprovaldate", notes)
     closing = _date(project, "closingdate", notes)
     if approved is not None and closing is not None and closing < approved:
@@ -232,13 +232,6 @@ def project_work(
 def _text(project: Mapping[str, Any], field: str) -> str | None:
     value = project.get(field)
     return (value.strip() or None) if isinstance(value, str) else None
-
-
-def _cut(text: str, limit: int, what: str, notes: list[str]) -> str:
-    if len(text) <= limit:
-        return text
-    notes.append(f"the {what} has {len(text)} characters: the first {limit - 1} are kept")
-    return text[: limit - 1] + "…"
 
 
 def _date(project: Mapping[str, Any], field: str, notes: list[str]) -> date | None:

@@ -32,6 +32,7 @@ from connectors.iati.outcomes import (
 )
 from connectors.iati.parse import activities
 from connectors.iati.records import Narrative, ParsedActivity, Unreadable
+from connectors.values import CLASSIFICATION, cut
 from hub.countries.models import Country
 from hub.endorsements.models import Role
 from hub.errors import InvalidInput
@@ -163,13 +164,6 @@ def _first(narratives: Sequence[Narrative]) -> str:
     return "\n\n".join(n.text.strip() for n in narratives if n.lang == lang and n.text.strip())
 
 
-def _cut(text: str, limit: int, what: str, notes: list[str]) -> str:
-    if len(text) <= limit:
-        return text
-    notes.append(f"the {what} has {len(text)} characters: the first {limit - 1} are kept")
-    return text[: limit - 1] + "…"
-
-
 def pledge_record(plan: Plan, place: str) -> PledgeRecord:
     """A plan in the hub's vocabulary."""
     notes = list(plan.notes)
@@ -177,9 +171,9 @@ def pledge_record(plan: Plan, place: str) -> PledgeRecord:
     notes += [f"transaction {r.position}: {r.reason}" for r in plan.rejected_flows]
     flows = _flows(plan.flows, notes)
     lead, *others = plan.endorsements
-    title = _cut(_first(plan.title) or plan.external_id, MAX_TITLE, "title", notes)
+    title = cut(_first(plan.title) or plan.external_id, MAX_TITLE, "title", notes)
     amount = _pledged(plan, notes)
-    description = _cut(_first(plan.description), MAX_DESCRIPTION, "description", notes)
+    description = cut(_first(plan.description), MAX_DESCRIPTION, "description", notes)
     return PledgeRecord(
         source=plan.source,
         external_id=plan.external_id,
@@ -247,9 +241,6 @@ def _pledged(plan: Plan, notes: list[str]) -> Decimal | None:
     if amount is None:
         notes.append(f"pledged in {plan.amount.currency!r}, which is no ISO 4217 currency")
     return amount
-
-
-CLASSIFICATION = "CLASSIFICATION"
 
 
 def _classification(plan: Plan, title: str) -> tuple[ReviewRecord, ...]:

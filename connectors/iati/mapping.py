@@ -108,9 +108,6 @@ positions left out, so that it changes with the content and nothing else.
 from __future__ import annotations
 
 import dataclasses
-import enum
-import hashlib
-import json
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -152,6 +149,7 @@ from connectors.iati.records import (
     Transaction,
     TransactionType,
 )
+from connectors.values import content_hash
 from hub.countries.models import CountryGroup
 from hub.endorsements.models import EndorsementStatus, Role
 from hub.money.models import TransactionKind
@@ -281,7 +279,7 @@ def map_activity(parsed: ParsedActivity, options: Options) -> Outcome:
         reason = f"{ref} reports it as a secondary reporter, for another organisation"
     else:
         plan = _Planner(activity, options).plan(key, ref, place)
-        return dataclasses.replace(plan, content_hash=_content_hash(plan))
+        return dataclasses.replace(plan, content_hash=content_hash(plan, UNHASHED))
     return Unclaimed(options.source, key, place, ref, names, reason)
 
 
@@ -323,30 +321,6 @@ def _text(narratives: Sequence[Narrative], lang: str | None) -> str | None:
 def _whole(measurements: Sequence[Measurement]) -> Measurement | None:
     """The first stated measurement of the whole: one with dimensions measures a slice."""
     return next((m for m in measurements if m.raw is not None and not m.dimensions), None)
-
-
-def _canonical(value: object) -> object:
-    """JSON-ready and independent of how the value was spelt: decimals by value, enums by code."""
-    if isinstance(value, enum.Enum):
-        return value.value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            field.name: _canonical(getattr(value, field.name))
-            for field in dataclasses.fields(value)
-            if field.name not in UNHASHED
-        }
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, tuple):
-        return [_canonical(item) for item in value]
-    return value
-
-
-def _content_hash(plan: Plan) -> str:
-    text = json.dumps(_canonical(plan), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclasses.dataclass
