@@ -41,8 +41,7 @@ from hub.imports.models import (
 from hub.imports.records import PledgeRecord
 from hub.organisations.models import OrganisationType
 from hub.types import utcnow
-from tests.connectors.test_iati_import import RatedTemplates, fresh_database
-from tests.fixtures.database import Templates
+from tests.connectors.test_iati_import import RatedTemplates, fresh_database, rated
 from tests.fixtures.factories import add_member
 from tests.fixtures.oauth import ENCRYPTION_KEY, VAULT, make_clients, oauth_settings
 from tests.fixtures.partner_api import (
@@ -63,6 +62,8 @@ from tests.fixtures.partner_api import (
     worldbank_projects,
 )
 from tests.fixtures.server import running_hub
+
+__all__ = ["rated"]  # test_iati_import's fixture: migrated databases with rates, made once
 
 CD = Path(__file__).parent.parent / "data/iati/CD.xml"
 MAPPING: dict[str, Any] = {
@@ -90,17 +91,6 @@ MAPPING: dict[str, Any] = {
         "status": {"live": "IMPLEMENTATION", "planned": "PIPELINE", "completed": "COMPLETED"},
     },
 }
-
-
-@pytest.fixture(scope="module")
-async def rated(
-    templates: Templates, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[RatedTemplates]:
-    cache = RatedTemplates(templates, tmp_path_factory.mktemp("rated-http"))
-    try:
-        yield cache
-    finally:
-        await cache.close()
 
 
 @pytest.fixture(autouse=True)
@@ -257,8 +247,9 @@ async def test_an_operators_api_with_expiring_tokens_then_a_revoked_client(world
         operator = await add_member(session, name="Opx Telecom",
                                     organisation_type=OrganisationType.PRIVATE_SECTOR)  # fmt: skip
         await session.commit()
-    config = ConnectorConfig(http=world.http(url=f"{world.api.base_url}/v1/commitments",
-                                             query="limit=10"), mapping=MAPPING)  # fmt: skip
+    resource = f"{world.api.base_url}/v1"  # RFC 8707, beside the audience: sent as well
+    http = world.http(url=f"{resource}/commitments", query="limit=10", resource=resource)
+    config = ConnectorConfig(http=http, mapping=MAPPING)
     await world.connector("opx", ConnectorKind.JSON_API, operator.id, config, world.client.secret)
     world.api.fault("operator", Status(503), ExpireToken(), Status(502))
 
@@ -271,7 +262,10 @@ async def test_an_operators_api_with_expiring_tokens_then_a_revoked_client(world
     assert len(records) == 25
     assert all(state is SourceState.PLEDGE for state in records.values())
     assert world.api.token_requests
-    assert all(form.get("audience") == world.api.audience for form in world.api.token_requests)
+    assert all(
+        (form.get("audience"), form.get("resource")) == (world.api.audience, resource)
+        for form in world.api.token_requests
+    )
     assert run.retries == 2  # the 503 and the 502; the expired token was fetched again
     stored = await world.connector_row("opx")
     latest = max(record["meta"]["updatedAt"] for record in world.api.operator)
