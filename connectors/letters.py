@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors import jsonapi, worldbank
@@ -16,18 +15,12 @@ from connectors.iati.importer import SOURCE as IATI_SOURCE
 from connectors.iati.importer import options_for, record_of
 from connectors.iati.parse import activities
 from connectors.iati.records import ParsedActivity
-from hub.countries.models import Country
+from hub.countries.service import alpha3_by_alpha2
 from hub.imports.connectors import ConnectorConfig
 from hub.imports.models import Connector, ConnectorKind, DeadLetter
 from hub.organisations.models import Organisation
 
 Reread = Callable[[DeadLetter], Incoming]
-
-
-async def countries_by_alpha2(session: AsyncSession) -> dict[str, str]:
-    """The hub's countries, alpha-3 by alpha-2, as the mappings take them."""
-    rows = await session.execute(select(Country.alpha2, Country.alpha3))
-    return {row.alpha2: row.alpha3 for row in rows}
 
 
 async def json_source(session: AsyncSession, connector: Connector) -> tuple[str, str]:
@@ -39,7 +32,6 @@ async def json_source(session: AsyncSession, connector: Connector) -> tuple[str,
 
 async def rereader(session: AsyncSession, connector: Connector) -> Reread:
     """How the connector's dead letters are read again."""
-    countries = await countries_by_alpha2(session)
     if connector.kind in {ConnectorKind.IATI_FILE, ConnectorKind.IATI_DATASTORE}:
         options = await options_for(session, connector)
 
@@ -52,6 +44,7 @@ async def rereader(session: AsyncSession, connector: Connector) -> Reread:
             return _again(letter, IATI_SOURCE, letter.external_id, _unread(letter, "activity"))
 
         return activity
+    countries = await alpha3_by_alpha2(session)
     if connector.kind is ConnectorKind.WORLD_BANK:
 
         def project(letter: DeadLetter) -> Incoming:

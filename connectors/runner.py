@@ -14,10 +14,8 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 import structlog
-from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -25,32 +23,19 @@ from connectors import jsonapi
 from connectors.framework import Records, Stopped, sync
 from connectors.http import HttpSource
 from connectors.iati.importer import options_for
-from connectors.letters import countries_by_alpha2, json_source
+from connectors.letters import json_source
 from connectors.pulls import Item, datastore, json_api, world_bank
 from hub.audit.delivery import Sessions
+from hub.countries.service import alpha3_by_alpha2
 from hub.errors import HubError
 from hub.imports.connectors import ConnectorConfig, get_connector, list_connectors
 from hub.imports.locks import connector_lock
 from hub.imports.models import HTTP_KINDS, Connector, ConnectorKind, SyncRun
 from hub.imports.runs import Resume, move_cursor
+from hub.imports.schedule import after_run, due, postpone
 from hub.keys.vault import Vault
-from hub.types import utcnow
 
 log = structlog.get_logger("connectors.runner")
-
-MAX_BACKOFF = timedelta(hours=24)
-"""The longest a failing connector waits between runs (unless its schedule is longer)."""
-
-
-def next_wait(every: timedelta, failures: int) -> timedelta:
-    """How long after a run the connector runs again: its schedule, doubled for each
-    failure in a row after the first, at most a day (or the schedule, if longer)."""
-    if failures <= 1:
-        return every
-    longest = max(every, MAX_BACKOFF)
-    doubled: timedelta = every * 2 ** min(failures - 1, 20)
-    return min(doubled, longest)
-
 
 Progress = Callable[[int, int | None], None]
 """Told how many more records were committed, and how many the source says it holds."""
@@ -140,11 +125,11 @@ async def _records_of(
     session: AsyncSession, connector: Connector, config: ConnectorConfig, watermark: str | None
 ) -> Source:
     """What the connector's kind reads from ``watermark`` on, with what the hub knows that
-    the mapping needs."""
-    countries = await countries_by_alpha2(session)
+    the mapping needs (the IATI options hold the countries)."""
     if connector.kind is ConnectorKind.IATI_DATASTORE:
         options = await options_for(session, connector)
         return lambda http, resume: datastore(http, options, resume, watermark)
+    countries = await alpha3_by_alpha2(session)
     if connector.kind is ConnectorKind.WORLD_BANK:
         return lambda http, resume: world_bank(http, countries, resume)
     assert config.mapping is not None  # a JSON_API connector has one
@@ -159,45 +144,21 @@ async def _records_of(
 
 
 async def _schedule(sessions: Sessions, connector: Connector, *, failed: bool) -> None:
-    """When the connector runs next, and how many runs failed in a row."""
     async with sessions() as session:
-        current = await session.get_one(Connector, connector.id, populate_existing=True)
-        failures = current.failures + 1 if failed else 0
-        next_run = None
-        if current.every_seconds is not None:
-            next_run = utcnow() + next_wait(timedelta(seconds=current.every_seconds), failures)
-        await session.execute(
-            update(Connector)
-            .where(Connector.id == connector.id)
-            .values(failures=failures, next_run_at=next_run)
-        )
+        await after_run(session, connector.id, failed=failed)
         await session.commit()
 
 
-BUSY_WAIT = timedelta(minutes=1)
-"""How long the worker leaves a connector that another process is running."""
-
-
 async def _postpone(sessions: Sessions, connector: Connector) -> None:
-    """Look again a little later at a scheduled connector another process runs."""
     async with sessions() as session:
-        await session.execute(
-            update(Connector)
-            .where(Connector.id == connector.id, Connector.every_seconds.is_not(None))
-            .values(next_run_at=utcnow() + BUSY_WAIT)
-        )
+        await postpone(session, connector.id)
         await session.commit()
 
 
 async def due_connectors(sessions: Sessions) -> list[str]:
     """The scheduled connectors whose time has come, the longest waiting first."""
     async with sessions() as session:
-        names = await session.scalars(
-            select(Connector.name)
-            .where(Connector.every_seconds.is_not(None), Connector.next_run_at <= utcnow())
-            .order_by(Connector.next_run_at)
-        )
-        return list(names)
+        return list(await due(session))
 
 
 async def run_all(

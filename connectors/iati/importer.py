@@ -14,7 +14,6 @@ from collections.abc import Iterator, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import BinaryIO
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.framework import Incoming, Reject, Skip, UnclaimedRecord, Work
@@ -33,7 +32,7 @@ from connectors.iati.outcomes import (
 from connectors.iati.parse import activities
 from connectors.iati.records import Narrative, ParsedActivity, Unreadable
 from connectors.values import CLASSIFICATION, cut
-from hub.countries.models import Country
+from hub.countries.service import alpha3_by_alpha2
 from hub.endorsements.models import Role
 from hub.errors import InvalidInput
 from hub.imports.connectors import ConnectorConfig, member_identifiers
@@ -61,8 +60,7 @@ async def options_for(session: AsyncSession, connector: Connector) -> Options:
     """The mapping's options for ``connector``: its member's identifiers, its selection,
     and the hub's countries by alpha-2 code."""
     config = ConnectorConfig.from_json(connector.config)
-    rows = await session.execute(select(Country.alpha2, Country.alpha3))
-    countries = {row.alpha2: row.alpha3 for row in rows}
+    countries = await alpha3_by_alpha2(session)
     tags = frozenset(tuple(tag.split(":", 1)) for tag in config.tags)
     return Options(
         member=await member_identifiers(session, connector),

@@ -166,6 +166,13 @@ async def alpha3_for_alpha2(session: AsyncSession, codes: Iterable[str]) -> Alph
     return Alpha2Lookup(found, sorted(code for code in wanted if code not in found))
 
 
+async def alpha3_by_alpha2(session: AsyncSession) -> dict[str, str]:
+    """Every country's alpha-3 code by its alpha-2, for mappings that read a whole source
+    (IATI, the World Bank) against it once a run."""
+    rows = await session.execute(select(Country.alpha2, Country.alpha3))
+    return {alpha2: alpha3 for alpha2, alpha3 in rows}
+
+
 async def require_countries(session: AsyncSession, codes: Iterable[str], *, field: str) -> None:
     """Refuse codes that are not ISO 3166-1 alpha-3 countries known to the hub."""
     wanted = set(codes)

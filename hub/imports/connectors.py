@@ -25,6 +25,7 @@ from hub.imports.models import (
     SyncRun,
 )
 from hub.imports.runs import settle_earlier_runs
+from hub.imports.schedule import check_every
 from hub.integrity import flush
 from hub.organisations.models import Organisation
 from hub.organisations.service import organisation_by_iati, require_member
@@ -32,7 +33,6 @@ from hub.types import utcnow
 
 NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
 DAC_SECTOR = re.compile(r"\d{5}")
-MIN_EVERY = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,11 +227,8 @@ async def add_connector(
             field=("name",),
         )
     check_config(kind, config, sealed_secret is not None)
-    if every_seconds is not None and (kind not in HTTP_KINDS or every_seconds < MIN_EVERY):
-        raise InvalidInput(
-            f"only HTTP connectors run on a schedule, at most every {MIN_EVERY} seconds",
-            field=("every",),
-        )
+    if every_seconds is not None:
+        check_every(name, kind, every_seconds)
     await require_member(session, member_id, field="member")
     for identifier in config.identifiers:
         owner = await organisation_by_iati(session, identifier)
