@@ -85,7 +85,7 @@ def should_retry(error: Exception) -> bool | float:
         return error.retry_after
     if isinstance(error, SourceError):
         return error.retryable
-    return isinstance(error, httpx.TransportError)
+    return isinstance(error, httpx.RequestError)
 
 
 class _OAuthClient(AsyncOAuth2Client):  # type: ignore[misc]
@@ -258,7 +258,7 @@ def _faults(what: str) -> Iterator[None]:
         raise SourceError(f"the token endpoint answered {failed.response.status_code}") from None
     except ValueError:  # authlib reading a token endpoint's answer that is no JSON
         raise Malformed("the token endpoint's answer is not JSON (a portal's page?)") from None
-    except httpx.TransportError as failed:
+    except httpx.RequestError as failed:  # transport errors, and a body that will not decode
         raise SourceError(
             f"{what}: {type(failed).__name__} {failed}".rstrip(), retryable=True
         ) from None

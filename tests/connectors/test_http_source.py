@@ -87,6 +87,7 @@ def test_retry_after_in_seconds_or_as_a_date_is_capped(header: str | None, secon
 def test_what_is_asked_again() -> None:
     assert should_retry(httpx.ReadTimeout("")) is True
     assert should_retry(httpx.RemoteProtocolError("cut")) is True
+    assert should_retry(httpx.DecodingError("a gzip body that will not decompress")) is True
     assert should_retry(Malformed("half a body")) is True
     assert should_retry(SourceError("404")) is False
     assert should_retry(ValueError("a bug")) is False
