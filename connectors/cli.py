@@ -25,25 +25,23 @@ from connectors.iati.importer import incoming, options_for
 from connectors.iati.outcomes import Options
 from connectors.letters import rereader
 from hub.audit.delivery import Sessions
-from hub.audit.ledger import record
 from hub.auth.principal import CONSOLE
-from hub.console import in_transaction, read_settings, with_database
+from hub.console import in_transaction, read_settings, vault_of, with_database
 from hub.db import engine_of
 from hub.errors import InvalidInput, NotFound
+from hub.imports import commands
 from hub.imports.connectors import (
+    HTTP_DEFAULTS,
     ConnectorConfig,
     HttpConfig,
-    add_connector,
     check_config,
     get_connector,
     list_connectors,
     only_connector,
-    remove_connector,
 )
 from hub.imports.locks import connector_lock
 from hub.imports.models import Connector, ConnectorKind, DeadLetter, SyncRun
 from hub.imports.runs import COUNTS, TRAFFIC, Resume, open_letters, runs_of
-from hub.keys.vault import Vault
 from hub.organisations.service import find_organisation
 
 MAX_DOWNLOAD = 2 * 1024**3
@@ -136,9 +134,17 @@ def _read_secret(env: str | None, stdin: bool) -> str | None:
 @click.option("--secret-stdin", is_flag=True, help="Read the secret or API key from stdin.")
 @click.option("--query", help="Datastore: a Solr query; World Bank: extra parameters.")
 @click.option("--mapping", "mapping_file", type=click.File("r"), help="JSON_API: the mapping.")
-@click.option("--page-size", type=int, default=100, show_default=True)
-@click.option("--concurrency", type=int, default=2, show_default=True, help="Requests at once.")
-@click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds.")
+@click.option("--page-size", type=int, default=HTTP_DEFAULTS.page_size, show_default=True)
+@click.option("--concurrency", type=int, default=HTTP_DEFAULTS.concurrency, show_default=True,
+              help="Requests at once.")  # fmt: skip
+@click.option("--timeout", type=float, default=HTTP_DEFAULTS.timeout, show_default=True,
+              help="Seconds a request may take.")  # fmt: skip
+@click.option("--attempts", type=int, default=HTTP_DEFAULTS.attempts, show_default=True,
+              help="Attempts at a request before the run fails.")  # fmt: skip
+@click.option("--retry-seconds", type=float, default=HTTP_DEFAULTS.retry_seconds,
+              show_default=True, help="Seconds a request may spend in retries.")  # fmt: skip
+@click.option("--max-bytes", type=int, default=HTTP_DEFAULTS.max_bytes, show_default=True,
+              help="The largest answer read, after gzip.")  # fmt: skip
 @click.option("--every", type=click.IntRange(min=60), help="Run on a schedule, every N seconds.")
 @click.option("--no-check", is_flag=True, help="Save without asking the source (offline).")
 def connectors_add(
@@ -165,6 +171,9 @@ def connectors_add(
     page_size: int,
     concurrency: int,
     timeout: float,
+    attempts: int,
+    retry_seconds: float,
+    max_bytes: int,
     every: int | None,
     no_check: bool,
 ) -> None:
@@ -187,6 +196,9 @@ def connectors_add(
             page_size=page_size,
             concurrency=concurrency,
             timeout=timeout,
+            attempts=attempts,
+            retry_seconds=retry_seconds,
+            max_bytes=max_bytes,
         )
     mapping = _mapping(mapping_file)
     config = ConnectorConfig(
@@ -195,8 +207,7 @@ def connectors_add(
     from connectors.checks import check_mapping, check_source  # HTTP and OAuth: only here
 
     secret = _read_secret(secret_env, secret_stdin)
-    settings = read_settings()
-    vault = Vault(settings.encryption_keys)
+    sealing = vault_of(read_settings())
 
     async def work(session: AsyncSession) -> Connector:
         chosen = ConnectorKind(kind)
@@ -206,11 +217,8 @@ def connectors_add(
         else:
             await check_source(chosen, config, secret)
         organisation = await find_organisation(session, member, field="member")
-        sealed = vault.seal(secret.encode()) if secret is not None else None
-        connector = await add_connector(session, name, chosen, organisation.id, config,
-                                        sealed_secret=sealed, every_seconds=every)  # fmt: skip
-        await record(session, CONSOLE, "connector.add", connector)
-        return connector
+        return await commands.add(session, CONSOLE, sealing, name, chosen, organisation.id,
+                                  config, secret=secret, every_seconds=every)  # fmt: skip
 
     connector = in_transaction(work)
     click.echo(f"connector {connector.name} added, acting for member {connector.member_id}")
@@ -254,8 +262,7 @@ def connectors_remove(name: str) -> None:
     """Remove a connector that brought no record (its runs and dead letters go with it)."""
 
     async def work(session: AsyncSession) -> None:
-        connector = await remove_connector(session, name)
-        await record(session, CONSOLE, "connector.remove", connector)
+        await commands.remove(session, CONSOLE, name)
 
     in_transaction(work)
     click.echo(f"connector {name} removed")

@@ -13,10 +13,9 @@ import click
 from connectors.cli import run_fields, table
 from connectors.runner import Outcome, run_all, run_connector, work
 from hub.audit.delivery import Sessions
-from hub.console import read_settings, with_database
+from hub.console import read_settings, vault_of, with_database
 from hub.db import engine_of
 from hub.imports.runs import COUNTS, TRAFFIC
-from hub.keys.vault import Vault
 from hub.logs import configure_logging
 
 
@@ -74,16 +73,16 @@ def sync_command(names: tuple[str, ...], run_every: bool, full: bool) -> None:
     --full starts a new pass over everything instead. Exit status 1 if any run failed."""
     if bool(names) == run_every:
         raise click.UsageError("name the connectors to run, or give --all")
-    vault = Vault(read_settings().encryption_keys)
+    sealing = vault_of(read_settings())
 
     async def run(sessions: Sessions) -> list[Outcome]:
         engine = engine_of(sessions)
         if run_every:
-            return await run_all(engine, sessions, vault, full=full)
+            return await run_all(engine, sessions, sealing, full=full)
         outcomes = []
         for name in names:
             bar = _Bar(name)
-            outcomes.append(await run_connector(engine, sessions, vault, name, bar, full=full))
+            outcomes.append(await run_connector(engine, sessions, sealing, name, bar, full=full))
             bar.end()
         return outcomes
 
@@ -98,7 +97,7 @@ def worker_command(tick: float) -> None:
     others go on."""
     settings = read_settings()
     configure_logging(settings.log_level)
-    vault = Vault(settings.encryption_keys)
+    sealing = vault_of(settings)
 
     async def run(sessions: Sessions) -> None:
         stop = asyncio.Event()
@@ -106,7 +105,7 @@ def worker_command(tick: float) -> None:
         for sign in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sign, stop.set)
         click.echo("worker: running scheduled connectors (SIGTERM or Ctrl-C stops)", err=True)
-        await work(engine_of(sessions), sessions, vault, stop, tick=tick)
+        await work(engine_of(sessions), sessions, sealing, stop, tick=tick)
 
     with_database(run)
     sys.stderr.write("worker: stopped\n")

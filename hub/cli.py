@@ -43,7 +43,7 @@ from hub.auth.issuers import MAX_LIFETIME_SECONDS
 from hub.auth.models import OAuthClient
 from hub.auth.principal import CONSOLE
 from hub.auth.scopes import ClientKind, split_scopes
-from hub.console import in_transaction, read_settings, shown_url, with_database
+from hub.console import in_transaction, read_settings, shown_url, vault_of, with_database
 from hub.countries.reference import read_reference
 from hub.countries.service import ReferenceLoad, country_count, load_reference
 from hub.db import one_snapshot
@@ -64,14 +64,13 @@ from hub.keys.service import (
     rotate_token_key,
     token_keys,
 )
-from hub.keys.vault import Vault, generate_encryption_key
+from hub.keys.vault import generate_encryption_key
 from hub.logs import configure_logging
 from hub.money.rates import RateFormat, parse_rates
 from hub.money.service import RateLoad, load_rates
 from hub.organisations import commands as organisation_commands
 from hub.organisations.models import Organisation, OrganisationType
 from hub.organisations.service import OrganisationDraft, find_organisation
-from hub.settings import Settings
 from hub.types import utcnow
 
 T = TypeVar("T")
@@ -507,10 +506,6 @@ def keys() -> None:
     """The hub's signing keys, sealed with HUB_KEY_ENCRYPTION_KEYS."""
 
 
-def _vault(settings: Settings) -> Vault:
-    return Vault(settings.encryption_keys)
-
-
 @keys.command("generate-encryption-key")
 def keys_generate_encryption_key() -> None:
     """Print a new key-encryption key for HUB_KEY_ENCRYPTION_KEYS (nothing is stored)."""
@@ -542,7 +537,7 @@ def keys_init() -> None:
     settings = read_settings()
 
     async def first_keys(session: AsyncSession) -> tuple[ServerKey | None, ServerKey | None]:
-        now, vault = utcnow(), _vault(settings)
+        now, vault = utcnow(), vault_of(settings)
         token = await ensure_token_key(session, vault, now)
         return token, await ensure_audit_key(session, vault, now, settings.audit_log_name)
 
@@ -576,7 +571,7 @@ def keys_rotate(at_once: bool) -> None:
             "key.rotate",
             lambda session: rotate_token_key(
                 session,
-                _vault(settings),
+                vault_of(settings),
                 utcnow(),
                 publish_ahead=publish_ahead,
                 keep_after=keep_after,
@@ -606,7 +601,7 @@ def keys_reseal() -> None:
     other encryption keys can be dropped from the list."""
     settings = read_settings()
     count = in_transaction(
-        _keys_audited("key.reseal", lambda session: reseal_keys(session, _vault(settings)))
+        _keys_audited("key.reseal", lambda session: reseal_keys(session, vault_of(settings)))
     )
     click.echo(f"{count} keys sealed with the first key-encryption key")
 
@@ -700,7 +695,7 @@ def audit_head() -> None:
     async def signed(sessions: Sessions) -> tuple[TreeHead | None, int]:
         await sequencer.sequence_all(sessions)
         async with sessions() as session:
-            head = await sign_head(session, _vault(settings), utcnow())
+            head = await sign_head(session, vault_of(settings), utcnow())
             await session.commit()
         if head is None:
             return None, 0
@@ -734,7 +729,7 @@ def audit_rotate_key() -> None:
         _keys_audited(
             "key.rotate",
             lambda session: add_audit_key(
-                session, _vault(settings), utcnow(), settings.audit_log_name
+                session, vault_of(settings), utcnow(), settings.audit_log_name
             ),
         )
     )

@@ -18,6 +18,7 @@ from hub.audit.delivery import Sessions
 from hub.audit.ledger import Trail, trail
 from hub.db import create_engine, create_session_factory
 from hub.errors import HubError
+from hub.keys.vault import Vault
 from hub.settings import Settings
 
 T = TypeVar("T")
@@ -38,6 +39,11 @@ def _problem(location: tuple[int | str, ...], message: str) -> str:
         return message.removeprefix("Value error, ")
     inside = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location[1:])
     return f"HUB_{str(location[0]).upper()}{inside}: {message}"
+
+
+def vault_of(settings: Settings) -> Vault:
+    """What seals and opens the hub's keys and connectors' secrets, from the settings."""
+    return Vault(settings.encryption_keys)
 
 
 def shown_url(url: str) -> str:

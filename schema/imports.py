@@ -13,7 +13,7 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from hub.authorization import holds_any_scope, require_any_scope
-from hub.imports.connectors import ConnectorConfig, HttpConfig
+from hub.imports.connectors import HTTP_SETTINGS, ConnectorConfig, HttpConfig
 from hub.imports.models import Connector as ConnectorModel
 from hub.imports.models import DeadLetter as LetterModel
 from hub.imports.models import ReviewEntry as ReviewModel
@@ -86,21 +86,17 @@ class HttpSource:
     concurrency: int = strawberry.field(description="Requests of a run in flight at once.")
     timeout: float = strawberry.field(description="Seconds one request may take.")
 
+    attempts: int = strawberry.field(
+        description="Attempts at one request before the run fails (retries included)."
+    )
+    retry_seconds: float = strawberry.field(
+        description="Seconds one request may spend in retries, waits included."
+    )
+    max_bytes: int = strawberry.field(description="The largest answer read, after gzip.")
+
     @classmethod
     def from_config(cls, http: HttpConfig) -> HttpSource:
-        return cls(
-            url=http.url,
-            token_url=http.token_url,
-            client_id=http.client_id,
-            audience=http.audience,
-            resource=http.resource,
-            scope=http.scope,
-            key_header=http.key_header,
-            query=http.query,
-            page_size=http.page_size,
-            concurrency=http.concurrency,
-            timeout=http.timeout,
-        )
+        return cls(**{name: getattr(http, name) for name in HTTP_SETTINGS})
 
 
 @strawberry.type(

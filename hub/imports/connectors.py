@@ -25,11 +25,10 @@ from hub.imports.models import (
     SyncRun,
 )
 from hub.imports.runs import settle_earlier_runs
-from hub.imports.schedule import check_every
+from hub.imports.schedule import set_schedule
 from hub.integrity import flush
 from hub.organisations.models import Organisation
 from hub.organisations.service import organisation_by_iati, require_member
-from hub.types import utcnow
 
 NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
 DAC_SECTOR = re.compile(r"\d{5}")
@@ -64,6 +63,11 @@ class HttpConfig:
         unread rather than making the connector unreadable."""
         known = {f.name for f in fields(cls)}
         return cls(**{name: value for name, value in stored.items() if name in known})
+
+
+HTTP_DEFAULTS = HttpConfig(url="")
+"""The defaults of every HTTP setting, for the console's and GraphQL's own defaults."""
+HTTP_SETTINGS = tuple(f.name for f in fields(HttpConfig))
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,8 +231,6 @@ async def add_connector(
             field=("name",),
         )
     check_config(kind, config, sealed_secret is not None)
-    if every_seconds is not None:
-        check_every(name, kind, every_seconds)
     await require_member(session, member_id, field="member")
     for identifier in config.identifiers:
         owner = await organisation_by_iati(session, identifier)
@@ -247,12 +249,12 @@ async def add_connector(
         member_id=member_id,
         config=config.to_json(),
         secret=sealed_secret,
-        every_seconds=every_seconds,
-        next_run_at=utcnow() if every_seconds is not None else None,
         failures=0,
     )
     session.add(connector)
     await flush(session)
+    if every_seconds is not None:
+        await set_schedule(session, connector, every_seconds)
     return connector
 
 

@@ -18,21 +18,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 from strawberry.scalars import JSON
 
-from hub.audit.ledger import record, snapshot
 from hub.auth.principal import Principal
 from hub.authorization import require_any_scope
 from hub.errors import HubError, InvalidInput
+from hub.imports import commands
 from hub.imports.connectors import (
+    HTTP_DEFAULTS,
+    HTTP_SETTINGS,
     ConnectorConfig,
     HttpConfig,
-    add_connector,
     check_config,
-    get_connector,
-    remove_connector,
 )
 from hub.imports.models import Connector as ConnectorModel
 from hub.imports.queries import CONNECTORS_ADMIN
-from hub.imports.schedule import set_schedule
 from schema.context import Info
 from schema.enums import ConnectorKind
 from schema.imports import Connector
@@ -98,12 +96,28 @@ class HttpSourceInput:
         description="What to ask for: a Solr query (IATI Datastore), extra query parameters "
         "(World Bank).",
     )
-    page_size: int = strawberry.field(default=100, description="Records per page, 1 to 1000.")
+    page_size: int = strawberry.field(
+        default=HTTP_DEFAULTS.page_size, description="Records per page, 1 to 1000."
+    )
     concurrency: int = strawberry.field(
-        default=2, description="Requests of a run in flight at once, 1 to 16."
+        default=HTTP_DEFAULTS.concurrency,
+        description="Requests of a run in flight at once, 1 to 16 (the next page is asked for "
+        "while one is written: more than 2 gains nothing yet).",
     )
     timeout: float = strawberry.field(
-        default=30.0, description="Seconds one request may take, 0.1 to 600."
+        default=HTTP_DEFAULTS.timeout, description="Seconds one request may take, 0.1 to 600."
+    )
+    attempts: int = strawberry.field(
+        default=HTTP_DEFAULTS.attempts,
+        description="Attempts at one request before the run fails, 1 to 20.",
+    )
+    retry_seconds: float = strawberry.field(
+        default=HTTP_DEFAULTS.retry_seconds,
+        description="Seconds one request may spend in retries, 1 to 3600.",
+    )
+    max_bytes: int = strawberry.field(
+        default=HTTP_DEFAULTS.max_bytes,
+        description="The largest answer read, after gzip: 1 KiB to 2 GiB.",
     )
 
 
@@ -184,19 +198,7 @@ def _config(given: AddConnectorInput) -> ConnectorConfig:
         tags=tuple(selection.tags),
         identifiers=tuple(given.identifiers),
         publish=given.publish,
-        http=HttpConfig(
-            url=http.url,
-            token_url=http.token_url,
-            client_id=http.client_id,
-            audience=http.audience,
-            resource=http.resource,
-            scope=http.scope,
-            key_header=http.key_header,
-            query=http.query,
-            page_size=http.page_size,
-            concurrency=http.concurrency,
-            timeout=http.timeout,
-        )
+        http=HttpConfig(**{name: getattr(http, name) for name in HTTP_SETTINGS})
         if http is not None
         else None,
         mapping=dict(given.mapping) if given.mapping is not None else None,
@@ -256,20 +258,12 @@ class ConnectorMutations:
             await info.context.check_source(input.kind, config, secret)
         except HubError as refused:
             return _payload(refused, arguments, secret)
-        sealed = info.context.vault.seal(secret.encode()) if secret is not None else None
+        vault = info.context.vault
 
         async def work(session: AsyncSession, principal: Principal) -> ConnectorModel:
-            connector = await add_connector(
-                session,
-                input.name,
-                input.kind,
-                member_id,
-                config,
-                sealed_secret=sealed,
-                every_seconds=input.every_seconds,
-            )
-            await record(session, principal, "connector.add", connector)
-            return connector
+            return await commands.add(session, principal, vault, input.name, input.kind,
+                                      member_id, config, secret=secret,
+                                      every_seconds=input.every_seconds)  # fmt: skip
 
         return _payload(await in_savepoint(info, work), arguments, secret)
 
@@ -293,11 +287,7 @@ class ConnectorMutations:
         _admin(info)
 
         async def work(session: AsyncSession, principal: Principal) -> ConnectorModel:
-            connector = await get_connector(session, name)
-            before = snapshot(connector)
-            scheduled = await set_schedule(session, connector, every_seconds)
-            await record(session, principal, "connector.schedule", scheduled, before)
-            return scheduled
+            return await commands.schedule(session, principal, name, every_seconds)
 
         return _payload(await in_savepoint(info, work), ("name", "everySeconds"))
 
@@ -310,14 +300,7 @@ class ConnectorMutations:
         _admin(info)
 
         async def work(session: AsyncSession, principal: Principal) -> int:
-            connector = await remove_connector(session, name)
-            await record(
-                session,
-                principal,
-                "connector.remove",
-                connector,
-            )
-            return connector.id
+            return (await commands.remove(session, principal, name)).id
 
         done = await in_savepoint(info, work)
         if isinstance(done, HubError):
