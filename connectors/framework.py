@@ -34,7 +34,7 @@ from hub.errors import HubError
 from hub.imports.apply import Applied, apply_pledge, keep_unclaimed
 from hub.imports.connectors import ConnectorConfig, principal_for
 from hub.imports.models import Connector, DeadLetter, LetterStatus, SyncRun
-from hub.imports.records import PledgeRecord
+from hub.imports.records import NO_LINKS, Linking, PledgeRecord
 from hub.imports.runs import (
     Resume,
     Traffic,
@@ -60,6 +60,7 @@ class UnclaimedRecord:
     reporting_org: str | None
     content_hash: str
     reason: str
+    linking: Linking = NO_LINKS
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,6 +326,8 @@ class _Taker:
                 place=record.place,
                 note=work.reason,
                 payload=record.payload,
+                linking=work.linking,
+                principal=self.principal,
             )
             return Taken.UNCHANGED if kept is Applied.UNCHANGED else Taken.UNCLAIMED
         applied = await apply_pledge(

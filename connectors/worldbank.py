@@ -32,6 +32,10 @@ codes changed between taxonomies, names are kept. Every one is ACCESS, as DAC 22
 are in the IATI mapping. Themes are not read: they name outcomes (education for all, social
 safety nets), none of them connectivity by itself.
 
+The project is the pledge the IATI activity `44000-P…` is (the World Bank publishes each
+project to IATI under that identifier): the two records are linked as one pledge, and the IATI
+activity, with its transactions and results, writes it (see ``hub.imports.linking``).
+
 Amounts: 0 is a number (:func:`parse_amount` says so) but commits nothing: no amount, noted.
 The content hash is the SHA-256 of the project's canonical JSON without `VOLATILE` fields: it
 changes with the project only, so a change of the hub's countries or of this mapping reaches a
@@ -54,7 +58,7 @@ from connectors.framework import Reject, Work
 from connectors.iati.outcomes import Gap, ReviewSubject
 from connectors.values import CLASSIFICATION, cut
 from hub.endorsements.models import Role
-from hub.imports.records import FlowRecord, PledgeRecord, ReviewRecord
+from hub.imports.records import FlowRecord, Linking, PledgeRecord, ReviewRecord
 from hub.money.models import TransactionKind
 from hub.pledges.models import FocusArea, ImplementationStatus, PledgeType
 from hub.pledges.rules import MAX_DESCRIPTION, MAX_TITLE, PledgeDraft
@@ -226,6 +230,10 @@ def project_work(
         notes=tuple(notes),
         gaps=tuple(gap.value for gap in Gap if lacking[gap]),
         reporting_org=WORLD_BANK,
+        linking=Linking(
+            activity_id=f"{WORLD_BANK}-{project_id}",
+            reported=(amount, CURRENCY) if amount is not None else None,
+        ),
     )
 
 

@@ -2,7 +2,8 @@
 
 Public data only, for every caller. A pledge can sit in several groups (two focus areas,
 three countries); group totals then overlap, which the result says, and the overall
-totals count each pledge once.
+totals count each pledge once. A pledge whose commitment an ancestor in its hierarchy holds
+(``hub.imports.linking``) counts as a pledge, but its amount is counted in the ancestor's only.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.countries.models import CountryGroupMembership
 from hub.countries.service import member_on
 from hub.endorsements.models import Endorsement
+from hub.imports.models import counted_amount, counted_usd
 from hub.organisations.models import Organisation
 from hub.pledges.models import Pledge, PledgeFocusArea, PledgeTargetCountry, PledgeTargetGroup
 from hub.pledges.queries import PledgeFilter, conditions
@@ -132,9 +134,7 @@ async def pledge_stats(
     where = conditions(viewer, criteria)
     matching = select(Pledge.id).where(*where)
     rows = await session.execute(
-        select(Pledge.id, Pledge.usd_amount_minor, Pledge.amount_minor, Pledge.currency).where(
-            *where
-        )
+        select(Pledge.id, counted_usd(), counted_amount(), Pledge.currency).where(*where)
     )
     pledges = {row[0]: _PledgeRow(*row) for row in rows}
     keys = await _keys(session, viewer, group_by, matching) if pledges else {}

@@ -86,6 +86,16 @@ class Money:
             usd_missing_reason=reason,
         )
 
+    @classmethod
+    def reported(cls, amount_minor: int, currency: str) -> Money:
+        """An amount as a source reports it, which the hub keeps without converting it."""
+        return cls(
+            amount=MoneyValue(amount_minor, currency).amount,
+            currency=currency,
+            usd=None,
+            usd_missing_reason="an amount as its source reports it: not converted",
+        )
+
 
 def plain(value: Decimal | None) -> Decimal | None:
     """A decimal without trailing zeros or exponent (1000.000000 is 1000, not 1E+3)."""

@@ -11,7 +11,7 @@ import strawberry
 
 from hub.countries.models import CountryGroup
 from hub.endorsements.models import EndorsementStatus, Role
-from hub.imports.models import ConnectorKind, LetterStatus, ReviewStatus, RunStatus
+from hub.imports.models import ConnectorKind, LetterStatus, LinkRole, ReviewStatus, RunStatus
 from hub.money.models import TransactionKind
 from hub.organisations.models import MembershipStatus, OrganisationType
 from hub.organisations.queries import OrganisationOrderField
@@ -32,7 +32,7 @@ from hub.stats import StatsGroupBy
 
 __all__ = [
     "BeneficiaryGroup", "ConnectorKind", "CountryGroup", "Direction", "EndorsementStatus",
-    "FocusArea", "ImplementationStatus", "Indicator", "LetterStatus", "Measure",
+    "FocusArea", "ImplementationStatus", "Indicator", "LetterStatus", "LinkRole", "Measure",
     "MembershipStatus", "OrganisationOrderField", "OrganisationType", "PledgeOrderField",
     "PledgeType", "PublicationStatus", "ReportStatus", "ReportingStatus", "ReviewStatus", "Role",
     "RunStatus", "SortDirection", "StatsGroupBy", "TransactionKind",
@@ -295,4 +295,20 @@ _register(
     "Whether a review item still waits for a person.",
     {"OPEN": "Waits for a person.", "RESOLVED": "Looked at."},
     name="ReviewStatus",
+)
+_register(
+    LinkRole,
+    "What a source record is to the pledge it is linked to (see the README's linking rules).",
+    {
+        "LEAD": "It writes the pledge: its member leads, its commitments are the ones counted.",
+        "RECEIVER": "The receiving end of the lead's money: its incoming funds are the same "
+        "money, never counted again.",
+        "PROVIDER": "The funding end, reported by an organisation that pledged nothing through "
+        "the hub: it informs the link.",
+        "THIRD_PARTY": "Another organisation's report on the same activity (IATI "
+        "related-activity type 5).",
+        "TWIN": "The same activity from another source (World Bank project P…, IATI activity "
+        "44000-P…).",
+    },
+    name="LinkRole",
 )

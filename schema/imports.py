@@ -1,6 +1,7 @@
 """The connector administrators' root fields (scope ``connectors:admin``): connectors, their
-sync runs, the dead letters runs left and the review queue. Their types are nodes that only
-such a caller sees; to anyone else ``node`` answers null, as for audit events."""
+sync runs, the dead letters runs left and the review queue, which the members administrators
+(``members:admin``), who resolve it, read too. Their types are nodes that only such callers
+see; to anyone else ``node`` answers null, as for audit events."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from hub.imports.models import ReviewEntry as ReviewModel
 from hub.imports.models import SyncRun as RunModel
 from hub.imports.queries import (
     CONNECTORS_ADMIN,
+    REVIEW_READERS,
+    candidate_ids,
     connector_page,
     letter_page,
     review_page,
@@ -48,6 +51,10 @@ def _admin(info: Info) -> None:
 
 def _sees_imports(info: Info) -> bool:
     return holds_any_scope(info.context.principal, CONNECTORS_ADMIN)
+
+
+def _sees_review(info: Info) -> bool:
+    return holds_any_scope(info.context.principal, REVIEW_READERS)
 
 
 def _keys(node_ids: Iterable[str]) -> list[int]:
@@ -374,11 +381,17 @@ class DeadLetter(relay.Node):
 
 @strawberry.type(
     description="Something an import would not guess (an organisation without an identifier, "
-    "a region that is no country group), for a person to look at."
+    "a region that is no country group, an organisation it may or may not know), for a person "
+    "to look at and resolve (`resolveReviewItem`)."
 )
 class ReviewItem(relay.Node):
     key: relay.NodeID[int]
-    subject: str = strawberry.field(description="What it is about: ORGANISATION or REGION.")
+    subject: str = strawberry.field(
+        description="What it is about: ORGANISATION (named without an identifier), "
+        "ORGANISATION_TYPE (unknown, and no constituency fits), ORGANISATION_MATCH (its name is "
+        "that of organisations the hub knows, which it may or may not be), COUNTRY, REGION or "
+        "INDICATOR."
+    )
     code: str = strawberry.field(
         description="The source's code for it (an organisation's identifier, a region's code), "
         "or its name when it has none."
@@ -389,8 +402,20 @@ class ReviewItem(relay.Node):
     source: str = strawberry.field(description="The source of the record, such as iati.")
     external_id: str = strawberry.field(description="The record's id in the source.")
     created_at: datetime = strawberry.field(description="When an import first raised it.")
+    resolved_at: datetime | None = strawberry.field(
+        description="When a person resolved it; null while it waits."
+    )
+    resolved_by: str | None = strawberry.field(
+        description="Who resolved it, as the audit trail names actors (the client's kind and "
+        "id, the operator at the console); null while it waits."
+    )
+    resolution: str | None = strawberry.field(
+        description="What was decided, in words; null while it waits."
+    )
     pledge_id: strawberry.Private[int | None]
     run_id: strawberry.Private[int]
+    organisation_id: strawberry.Private[int | None]
+    candidate_ids: strawberry.Private[list[int]]
 
     @classmethod
     def from_model(cls, entry: ReviewModel) -> ReviewItem:
@@ -404,15 +429,21 @@ class ReviewItem(relay.Node):
             source=entry.source,
             external_id=entry.external_id,
             created_at=entry.created_at,
+            resolved_at=entry.resolved_at,
+            resolved_by=entry.resolved_by,
+            resolution=entry.resolution,
             pledge_id=entry.pledge_id,
             run_id=entry.sync_run_id,
+            organisation_id=entry.organisation_id,
+            candidate_ids=candidate_ids(entry),
         )
 
     @classmethod
     async def load_nodes(cls, info: Info, node_ids: Iterable[str]) -> list[ReviewItem | None]:
-        """Review items by id, for a caller with connectors:admin; hidden from every other."""
+        """Review items by id, for a caller with connectors:admin or members:admin; hidden
+        from every other."""
         keys = _keys(node_ids)
-        if not _sees_imports(info):
+        if not _sees_review(info):
             return [None for _ in keys]
         found = await info.context.loaders.review_entry.load_many(keys)
         return [cls.from_model(entry) if entry is not None else None for entry in found]
@@ -428,6 +459,23 @@ class ReviewItem(relay.Node):
     @strawberry.field(description="The run that raised it.")
     async def run(self, info: Info) -> SyncRun:
         return await SyncRun.load(info, self.run_id)
+
+    @strawberry.field(
+        description="The organisations an ORGANISATION_MATCH item might mean, by id; empty for "
+        "other subjects."
+    )
+    async def candidates(self, info: Info) -> list[Organisation]:
+        found = await info.context.loaders.organisation.load_many(self.candidate_ids)
+        return [Organisation.from_model(o) for o in found if o is not None]
+
+    @strawberry.field(
+        description="The organisation it was resolved to (chosen or created); null while it "
+        "waits, or when it is not about an organisation."
+    )
+    async def organisation(self, info: Info) -> Organisation | None:
+        if self.organisation_id is None:
+            return None
+        return await Organisation.load(info, self.organisation_id)
 
 
 @strawberry.type(description="A page of connectors.")
@@ -536,7 +584,7 @@ class ImportQueries:
 
     @strawberry.field(
         description="What imports left for a person to look at, oldest first (scope "
-        "connectors:admin): the open items unless told otherwise."
+        "connectors:admin or members:admin): the open items unless told otherwise."
     )
     async def review_queue(
         self,
@@ -547,14 +595,16 @@ class ImportQueries:
         ] = ReviewStatus.OPEN,
         subject: Annotated[
             str | None,
-            strawberry.argument(description="About this only: ORGANISATION or REGION."),
+            strawberry.argument(
+                description="About this only: ORGANISATION_MATCH, ORGANISATION, REGION…"
+            ),
         ] = None,
         first: First = None,
         after: After = None,
         last: Last = None,
         before: Before = None,
     ) -> ReviewItemConnection:
-        _admin(info)
+        require_any_scope(info.context.principal, REVIEW_READERS)
         kind = f"review-queue/{fingerprint(status, subject)}"
         request = slice_of(kind, first, after, last, before)
         async with info.context.session_factory() as session:

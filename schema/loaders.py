@@ -27,10 +27,21 @@ from hub.endorsements.queries import (
     endorsements_by_organisation,
     endorsements_by_pledge,
 )
-from hub.imports.models import Connector, DeadLetter, ReviewEntry, SourceRecord, SyncRun
+from hub.imports.models import (
+    Connector,
+    CountedElsewhere,
+    DeadLetter,
+    ReviewEntry,
+    SourceRecord,
+    SyncRun,
+)
 from hub.imports.queries import (
+    children_by_pledge,
     connectors_by_id,
+    counted_elsewhere_by_pledge,
     letters_by_id,
+    linked_by_pledge,
+    parents_by_pledge,
     review_entries_by_id,
     runs_by_id,
     sources_by_pledge,
@@ -149,6 +160,12 @@ class Loaders:
         self.pledge_source: DataLoader[int, SourceRecord | None] = self._make(
             sources_by_pledge, None
         )
+        self.linked_records: DataLoader[int, list[SourceRecord]] = self._make(linked_by_pledge, [])
+        self.counted_elsewhere: DataLoader[int, CountedElsewhere | None] = self._make(
+            counted_elsewhere_by_pledge, None
+        )
+        self.parent_ids: DataLoader[int, list[int]] = self._make(parents_by_pledge, [])
+        self.child_ids: DataLoader[int, list[int]] = self._make(children_by_pledge, [])
         self.connector: DataLoader[int, Connector | None] = self._make(connectors_by_id, None)
         self.sync_run: DataLoader[int, SyncRun | None] = self._make(runs_by_id, None)
         self.dead_letter: DataLoader[int, DeadLetter | None] = self._make(letters_by_id, None)

@@ -12,6 +12,7 @@ from strawberry import relay
 
 from hub.countries.models import CountryGroup
 from hub.imports.models import SourceRecord as SourceModel
+from hub.imports.models import SourceState
 from hub.imports.queries import languages_of, sees_source, strings, text_in
 from hub.money.amounts import to_minor_units
 from hub.money.currencies import get_currency
@@ -29,6 +30,7 @@ from schema.enums import (
     BeneficiaryGroup,
     FocusArea,
     ImplementationStatus,
+    LinkRole,
     OrganisationType,
     PledgeOrderField,
     PledgeType,
@@ -139,6 +141,54 @@ class PledgeSource:
             gaps=strings(record.gaps),
             pledge_only=record.pledge_only,
             needs_review=record.pending,
+        )
+
+
+@strawberry.type(
+    description="A source record linked to a pledge: one organisation's report of it, as the "
+    "linking rules tie reports of one activity together (see the README)."
+)
+class LinkedRecord:
+    source: str = strawberry.field(description="The source, such as iati or worldbank.")
+    external_id: str = strawberry.field(
+        description="The record's id in its source (an IATI activity identifier, a World Bank "
+        "project id)."
+    )
+    activity_id: str | None = strawberry.field(
+        description="The IATI activity it stands for (a World Bank project P… is 44000-P…)."
+    )
+    publisher: str | None = strawberry.field(
+        description="The IATI organisation identifier of the organisation that reported it."
+    )
+    claimed: bool = strawberry.field(
+        description="A member reported it through its own connector; false: another "
+        "organisation did, and it informs the link without making anyone a pledger."
+    )
+    role: LinkRole | None = strawberry.field(description="What it is to the pledge.")
+    reported: Money | None = strawberry.field(
+        description="What it commits, as it reports it (not converted to US dollars)."
+    )
+    counted: bool = strawberry.field(
+        description="Whether what it reports is counted in the hub's totals."
+    )
+    count_reason: str | None = strawberry.field(description="Why it is counted, or why not.")
+
+    @classmethod
+    def of(cls, record: SourceModel, counted_elsewhere: bool) -> LinkedRecord:
+        """A linked record; the lead's amount counts unless an ancestor pledge holds it."""
+        reported = None
+        if record.reported_minor is not None and record.reported_currency is not None:
+            reported = Money.reported(record.reported_minor, record.reported_currency)
+        return cls(
+            source=record.source,
+            external_id=record.external_id,
+            activity_id=record.activity_id,
+            publisher=record.reporting_org,
+            claimed=record.state is SourceState.PLEDGE,
+            role=record.link_role,
+            reported=reported,
+            counted=record.link_role is LinkRole.LEAD and not counted_elsewhere,
+            count_reason=record.count_reason,
         )
 
 
@@ -293,6 +343,53 @@ class Pledge(Entity, relay.Node):
             return None
         record = await info.context.loaders.pledge_source.load(self.pledge_id)
         return PledgeSource.from_model(record) if record is not None else None
+
+    @strawberry.field(
+        description="Every source record linked to it, its lead record first: each "
+        "organisation's report of the same pledge, with what it reports and whether that is "
+        "counted."
+    )
+    async def linked_records(self, info: Info) -> list[LinkedRecord]:
+        records = await info.context.loaders.linked_records.load(self.pledge_id)
+        elsewhere = await info.context.loaders.counted_elsewhere.load(self.pledge_id)
+        return [LinkedRecord.of(record, elsewhere is not None) for record in records]
+
+    @strawberry.field(
+        description="Whether totals (pledgeStats, country and organisation totals) count its "
+        "amount: false when an ancestor pledge's commitment holds it (countedIn)."
+    )
+    async def amount_counted(self, info: Info) -> bool:
+        return await info.context.loaders.counted_elsewhere.load(self.pledge_id) is None
+
+    @strawberry.field(
+        description="The ancestor pledge whose commitment holds this one's amount, if its "
+        "amount is not counted; null as well when that pledge is not visible to the caller."
+    )
+    async def counted_in(self, info: Info) -> Pledge | None:
+        elsewhere = await info.context.loaders.counted_elsewhere.load(self.pledge_id)
+        return await Pledge.load(info, elsewhere.counted_in_id) if elsewhere else None
+
+    @strawberry.field(description="Why its amount is counted elsewhere; null when it counts.")
+    async def count_reason(self, info: Info) -> str | None:
+        elsewhere = await info.context.loaders.counted_elsewhere.load(self.pledge_id)
+        return elsewhere.reason if elsewhere else None
+
+    @strawberry.field(
+        description="The pledge its source names as its parent (IATI related-activity 1 and "
+        "2), if the caller may see it."
+    )
+    async def parent(self, info: Info) -> Pledge | None:
+        ids = await info.context.loaders.parent_ids.load(self.pledge_id)
+        found = [p for p in await info.context.loaders.pledge.load_many(ids) if p is not None]
+        return Pledge.from_model(found[0]) if found else None
+
+    @strawberry.field(
+        description="The pledges its source names as its children, those the caller may see."
+    )
+    async def children(self, info: Info) -> list[Pledge]:
+        ids = await info.context.loaders.child_ids.load(self.pledge_id)
+        found = await info.context.loaders.pledge.load_many(ids)
+        return [Pledge.from_model(p) for p in found if p is not None]
 
     @strawberry.field(description="The member that leads the pledge.")
     async def lead(self, info: Info) -> Organisation:

@@ -17,6 +17,7 @@ from hub.imports.connectors import ConnectorConfig, HttpConfig, add_connector
 from hub.imports.models import ConnectorKind
 from hub.keys.vault import generate_encryption_key
 from schema import build_schema
+from tests.fixtures.factories import add_review_item
 from tests.fixtures.partners import (
     APPROVE,
     CREATE,
@@ -50,6 +51,10 @@ mutation($name: String!, $every: Int) {
 REMOVE_CONNECTOR = """
 mutation($name: String!) {
   removeConnector(name: $name) { removedConnectorId userErrors { field message code } }
+}"""
+RESOLVE_REVIEW = """
+mutation($input: ResolveReviewItemInput!) {
+  resolveReviewItem(input: $input) { reviewItem { status } userErrors { field message code } }
 }"""
 
 
@@ -124,6 +129,11 @@ async def test_every_mutation_writes_its_event(partners: Partners) -> None:
         await session.commit()
     await step("secretariat", "setConnectorSchedule", SCHEDULE, name="walked-http", every=3600)
     await step("secretariat", "removeConnector", REMOVE_CONNECTOR, name="walked")
+    async with partners.session_factory() as session:
+        review = await add_review_item(session, partners.members["alpha"], "walked-review")
+        await session.commit()
+    await step("secretariat", "resolveReviewItem", RESOLVE_REVIEW,
+               input={"id": gid("ReviewItem", review.id), "note": "Mapped to Africa."})  # fmt: skip
     mutation_type = build_schema()._schema.mutation_type
     assert mutation_type is not None
     assert walked == set(mutation_type.fields), set(mutation_type.fields) - walked

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import BinaryIO
 
@@ -40,6 +41,7 @@ from hub.imports.models import Connector
 from hub.imports.records import (
     EndorserRecord,
     FlowRecord,
+    Linking,
     PledgeRecord,
     ReportRecord,
     ReviewRecord,
@@ -136,7 +138,8 @@ def record_of(
         work, external_id = pledge_record(outcome, place), outcome.external_id
     elif isinstance(outcome, Unclaimed):
         digest = hashlib.sha256(parsed.xml).hexdigest()
-        work = UnclaimedRecord(outcome.reporting_org, digest, outcome.reason)
+        linking = _rounded(outcome.linking)
+        work = UnclaimedRecord(outcome.reporting_org, digest, outcome.reason, linking)
         external_id = outcome.external_id
     elif isinstance(outcome, Skipped):
         work, external_id = Skip(), outcome.external_id
@@ -227,7 +230,18 @@ def pledge_record(plan: Plan, place: str) -> PledgeRecord:
         gaps=tuple(gap.value for gap in plan.gaps),
         reporting_org=plan.lead,
         pledge_only=plan.pledge_only,
+        linking=_rounded(plan.linking),
     )
+
+
+def _rounded(linking: Linking) -> Linking:
+    """What the record commits in its currency's smallest unit, as its pledge would hold it;
+    nothing in a currency the hub does not know."""
+    if linking.reported is None:
+        return linking
+    value, currency = linking.reported
+    amount = _in_minor_units(value, currency)
+    return replace(linking, reported=(amount, currency) if amount is not None else None)
 
 
 def _pledged(plan: Plan, notes: list[str]) -> Decimal | None:

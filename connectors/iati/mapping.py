@@ -99,6 +99,16 @@ noted, and neither date nor value trusted. A quantitative indicator with no targ
 to review, not into targets. Commas that group digits by three are thousands separators (a
 decimal comma would not group by three); any other unreadable actual is kept as a note.
 
+| IATI | what the record names, kept as a link (see ``hub.imports.linking``) |
+|---|---|
+| incoming funds, commitment or pledge (1, 11, 13) `provider-org/@provider-activity-id` | PROVIDER |
+| outgoing commitment, pledge or disbursement (2, 12, 3) `receiver-activity-id` | RECEIVER |
+| `related-activity` type 1, 2, 3, 4, 5 | PARENT, CHILD, SIBLING, CO_FUNDED, THIRD_PARTY |
+
+Links are taken from every selected activity, the member's or not: an activity another
+organisation reports ties records together but makes no pledge. A link to the activity itself
+(Bond's files name their own activity as provider of their disbursements) is no link.
+
 A plan is SMART-complete when it has a focus area, a target country or group, a quantitative
 target with a value and a deadline, and an amount; :class:`Gap` names what it lacks. Its
 content hash is the SHA-256 of its canonical JSON (keys sorted, decimals by value), file
@@ -145,6 +155,7 @@ from connectors.iati.records import (
     ParsedActivity,
     ParticipatingOrg,
     Place,
+    RelatedActivityType,
     Result,
     Transaction,
     TransactionType,
@@ -152,6 +163,8 @@ from connectors.iati.records import (
 from connectors.values import content_hash
 from hub.countries.models import CountryGroup
 from hub.endorsements.models import EndorsementStatus, Role
+from hub.imports.models import LinkRelation
+from hub.imports.records import Linking, LinkRecord
 from hub.money.models import TransactionKind
 from hub.organisations.models import OrganisationType
 from hub.pledges.models import Direction, FocusArea, ImplementationStatus, Measure, PledgeType
@@ -182,6 +195,15 @@ COUNTING = {
 }
 PLEDGE_COUNTED = "an outgoing pledge, and the activity has no commitment: the pledged amount"
 PLEDGE_SUPERSEDED = "an outgoing pledge, superseded by the activity's commitments"
+RELATED = {
+    RelatedActivityType.PARENT: LinkRelation.PARENT,
+    RelatedActivityType.CHILD: LinkRelation.CHILD,
+    RelatedActivityType.SIBLING: LinkRelation.SIBLING,
+    RelatedActivityType.CO_FUNDED: LinkRelation.CO_FUNDED,
+    RelatedActivityType.THIRD_PARTY: LinkRelation.THIRD_PARTY,
+}
+RECEIVED = frozenset({T.INCOMING_FUNDS, T.INCOMING_COMMITMENT, T.INCOMING_PLEDGE})
+SENT = frozenset({T.OUTGOING_COMMITMENT, T.OUTGOING_PLEDGE, T.DISBURSEMENT})
 PLEDGED = (K.COMMITMENT, K.PLEDGE)
 SPENT = (K.DISBURSEMENT, K.EXPENDITURE)
 CURRENCY = re.compile(r"[A-Z]{3}")
@@ -271,6 +293,7 @@ def map_activity(parsed: ParsedActivity, options: Options) -> Outcome:
     reporter = activity.reporting_org
     ref = reporter.ref if reporter is not None else None
     names = reporter.narratives if reporter is not None else ()
+    planner = _Planner(activity, options)
     if ref is None:
         reason = "the reporting organisation gives no identifier"
     elif ref not in options.member:
@@ -278,9 +301,30 @@ def map_activity(parsed: ParsedActivity, options: Options) -> Outcome:
     elif reporter is not None and reporter.secondary_reporter:
         reason = f"{ref} reports it as a secondary reporter, for another organisation"
     else:
-        plan = _Planner(activity, options).plan(key, ref, place)
+        plan = planner.plan(key, ref, place)
         return dataclasses.replace(plan, content_hash=content_hash(plan, UNHASHED))
-    return Unclaimed(options.source, key, place, ref, names, reason)
+    linking = planner.linking(key, planner.committed())
+    return Unclaimed(options.source, key, place, ref, names, reason, linking)
+
+
+def links_of(activity: Activity, key: str) -> tuple[LinkRecord, ...]:
+    """The other activities ``activity`` names through its transactions and related
+    activities, each once, in the order written."""
+    found: dict[LinkRecord, None] = {}
+    for transaction in activity.transactions:
+        if transaction.type in RECEIVED and transaction.provider is not None:
+            named, relation = transaction.provider.activity_id, LinkRelation.PROVIDER
+        elif transaction.type in SENT and transaction.receiver is not None:
+            named, relation = transaction.receiver.activity_id, LinkRelation.RECEIVER
+        else:
+            continue
+        if named is not None and named.strip() and named.strip() != key:
+            found[LinkRecord(relation, named.strip())] = None
+    for related in activity.related_activities:
+        ref = (related.ref or "").strip()
+        if related.type in RELATED and ref and ref != key:
+            found[LinkRecord(RELATED[related.type], ref)] = None
+    return tuple(found)
 
 
 def activity_key(activity: Activity) -> str | None:
@@ -387,7 +431,18 @@ class _Planner:
             notes=tuple(self.notes),
             gaps=_gaps(focus_areas, countries, groups, targets, amount),
             content_hash="",
+            linking=self.linking(key, amount),
         )
+
+    def linking(self, key: str, reported: Amount | None) -> Linking:
+        """The activity's id, the activities it names, and what it commits."""
+        said = (reported.value, reported.currency) if reported is not None else None
+        return Linking(key, links_of(self.activity, key), said)
+
+    def committed(self) -> Amount | None:
+        """What the activity commits, as a plan would state it (an unclaimed one's too)."""
+        flows, _ = self._flows()
+        return self._amount(self._counted(flows))
 
     # Money
 

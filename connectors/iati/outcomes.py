@@ -16,6 +16,7 @@ from decimal import Decimal
 from connectors.iati.records import Narrative, Place, Problem, TransactionOrg
 from hub.countries.models import CountryGroup
 from hub.endorsements.models import EndorsementStatus, Role
+from hub.imports.records import NO_LINKS, Linking
 from hub.money.models import TransactionKind
 from hub.organisations.models import OrganisationType
 from hub.pledges.models import (
@@ -200,6 +201,7 @@ class Plan:
     notes: tuple[str, ...]
     gaps: tuple[Gap, ...]
     content_hash: str
+    linking: Linking = NO_LINKS
 
     @property
     def needs_classification(self) -> bool:
@@ -222,6 +224,7 @@ class Unclaimed:
     reporting_org: str | None
     reporting_org_names: tuple[Narrative, ...]
     reason: str
+    linking: Linking = NO_LINKS
 
 
 @dataclass(frozen=True, slots=True)

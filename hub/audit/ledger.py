@@ -49,6 +49,23 @@ def trail(session: AsyncSession, through: Trail) -> None:
     session.info[_TRAIL] = through
 
 
+def actor(session: AsyncSession, principal: Principal) -> str:
+    """Who acts, in words, from what an event written in ``session`` names of its actor: the
+    client's kind and id, the member it acts for, the operator at the console, the connector
+    (for a record that keeps who did something, such as a resolved review item)."""
+    through: Trail = session.info.get(_TRAIL, Trail())
+    words = [principal.kind.value if principal.kind is not None else "ANONYMOUS"]
+    if principal.client_id is not None:
+        words.append(principal.client_id)
+    if principal.member_id is not None:
+        words.append(f"for member {principal.member_id}")
+    if through.operator is not None:
+        words.append(f"by operator {through.operator}")
+    if through.connector is not None:
+        words.append(f"through connector {through.connector}")
+    return " ".join(words)[:200]
+
+
 def snapshot(subject: Base) -> dict[str, Any]:
     """A record's own fields, by attribute name."""
     return {

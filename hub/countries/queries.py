@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.countries.models import Country, CountryGroup, CountryGroupMembership
 from hub.countries.service import member_on
+from hub.imports.models import counted_amount, counted_usd
 from hub.pagination import Slice, Window, window
 from hub.pledges.models import Pledge, PledgeTargetCountry
 from hub.search import contains_text
@@ -74,7 +75,8 @@ async def countries_by_code(session: AsyncSession, codes: Iterable[str]) -> dict
 
 @dataclass(frozen=True, slots=True)
 class CountryTotals:
-    """Visible pledges targeting a country; each counts with its whole amount."""
+    """Visible pledges targeting a country; each counts with its whole amount, unless an
+    ancestor pledge holds it (``hub.imports.linking``)."""
 
     pledges: int = 0
     usd_minor: int = 0
@@ -90,10 +92,8 @@ async def totals_by_country(
         select(
             PledgeTargetCountry.country,
             func.count(Pledge.id),
-            func.coalesce(func.sum(Pledge.usd_amount_minor), 0),
-            func.count(Pledge.id).filter(
-                Pledge.amount_minor.is_not(None), Pledge.usd_amount_minor.is_(None)
-            ),
+            func.coalesce(func.sum(counted_usd()), 0),
+            func.count(Pledge.id).filter(counted_amount().is_not(None), counted_usd().is_(None)),
         )
         .join(Pledge, Pledge.id == PledgeTargetCountry.pledge_id)
         .where(PledgeTargetCountry.country.in_(wanted), pledge_visible(viewer))

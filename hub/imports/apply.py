@@ -13,13 +13,26 @@ import enum
 import json
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.audit.ledger import record, snapshot
 from hub.auth.principal import Principal
 from hub.columns import Provenance
+from hub.endorsements import service as endorsement_service
+from hub.endorsements.models import EndorsementRole, EndorsementStatus, Role
+from hub.endorsements.service import endorsement_of
 from hub.errors import Conflict, InvalidInput
-from hub.imports.models import SourceRecord, SourceState, SyncRun
+from hub.imports.linking import (
+    Group,
+    co_funded,
+    group_of,
+    hand_lead,
+    pledge_of_group,
+    settle,
+    store_linking,
+)
+from hub.imports.models import LinkRole, SourceRecord, SourceState, SyncRun
 from hub.imports.parts import (
     remove_vanished_reports,
     write_endorsers,
@@ -28,10 +41,7 @@ from hub.imports.parts import (
     write_review,
     write_texts,
 )
-from hub.imports.records import (
-    PledgeRecord,
-    TargetRecord,
-)
+from hub.imports.records import Linking, PledgeRecord, TargetRecord
 from hub.integrity import flush
 from hub.lifecycle import OPEN
 from hub.money.service import RateCache
@@ -72,6 +82,8 @@ async def keep_unclaimed(
     place: str,
     note: str,
     payload: str | None,
+    linking: Linking,
+    principal: Principal,
 ) -> Applied:
     """Keep a record someone else reported, for linking; a pledge made of it stays a pledge."""
     kept = await source_record(session, source, external_id)
@@ -85,6 +97,10 @@ async def keep_unclaimed(
     kept.reporting_org, kept.content_hash, kept.place = reporting_org, content_hash, place
     kept.notes, kept.payload = json.dumps([note]), payload
     await flush(session)
+    await store_linking(session, kept, linking)
+    await co_funded(session, run, kept)
+    group = await group_of(session, kept)
+    await settle(session, principal, run, group, await pledge_of_group(session, group))
     return Applied.CREATED if created else Applied.UPDATED
 
 
@@ -97,7 +113,8 @@ async def apply_pledge(
     publish: bool = False,
     rates: RateCache | None = None,
 ) -> Applied:
-    """Create or update the pledge ``pledge_record`` states, led by the principal's member.
+    """Create or update the pledge ``pledge_record`` states, led by the principal's member, or
+    join the pledge another record leads (``hub.imports.linking`` says which).
 
     Lands SUBMITTED when the record has no gaps (the hub's own check agreeing), else DRAFT;
     PUBLISHED only with ``publish`` (a connector granted ``pledges:publish``).
@@ -111,10 +128,23 @@ async def apply_pledge(
         and kept.pledge_id is not None
     ):
         return await _complete(session, principal, kept, pledge_record)
-    pledge = await _claimed_pledge(session, principal, kept)
+    new_record = kept is None
+    if kept is None:
+        kept = SourceRecord(
+            source=pledge_record.source, external_id=pledge_record.external_id, parts="{}"
+        )
+        session.add(kept)
+    kept.state, kept.connector_id, kept.sync_run_id = SourceState.PLEDGE, run.connector_id, run.id
+    kept.content_hash, kept.reporting_org = pledge_record.content_hash, pledge_record.reporting_org
+    await store_linking(session, kept, pledge_record.linking)
+    await co_funded(session, run, kept)
+    group = await group_of(session, kept)
+    if group.lead is not kept:
+        return await _join(session, principal, run, kept, pledge_record, group, new_record)
+    pledge = await _led_pledge(session, principal, kept, await pledge_of_group(session, group))
     if pledge is not None:
         await remove_vanished_reports(session, principal, pledge, pledge_record)
-    parts: dict[str, dict[str, int]] = json.loads(kept.parts) if kept is not None else {}
+    parts: dict[str, dict[str, int]] = json.loads(kept.parts)
     known, reported = await _known_targets(
         session, pledge, parts.get("targets", {}), {t.key for t in pledge_record.targets}
     )
@@ -147,20 +177,108 @@ async def apply_pledge(
     await write_review(session, run, pledge, pledge_record.source, pledge_record.external_id,
                         review, fresh=fresh)  # fmt: skip
     gaps = await _advance(session, principal, pledge, pledge_record.gaps, publish=publish)
-    if kept is None:
-        kept = SourceRecord(
-            source=pledge_record.source, external_id=pledge_record.external_id, parts="{}"
-        )
-        session.add(kept)
-    kept.state, kept.pledge_id = SourceState.PLEDGE, pledge.id
-    kept.connector_id, kept.sync_run_id = run.connector_id, run.id
-    kept.reporting_org, kept.place = pledge_record.reporting_org, pledge_record.place
-    kept.content_hash, kept.pending = pledge_record.content_hash, bool(waiting)
-    kept.parts = json.dumps({"targets": targets, "endorsers": invited}, sort_keys=True)
-    kept.notes, kept.gaps = json.dumps(list(pledge_record.notes)), json.dumps(gaps)
-    kept.payload, kept.pledge_only = None, pledge_record.pledge_only
+    kept.pledge_id, kept.link_role = pledge.id, LinkRole.LEAD
+    _describe(kept, pledge_record, bool(waiting))
+    kept.parts = json.dumps(
+        {"targets": targets, "endorsers": invited, "roles": _roles(pledge_record)}, sort_keys=True
+    )
+    kept.gaps = json.dumps(gaps)
     await flush(session)
+    await settle(session, principal, run, group, pledge)
     return applied
+
+
+def _roles(pledge_record: PledgeRecord) -> list[str]:
+    return sorted(role.value for role in pledge_record.lead_roles)
+
+
+def _describe(kept: SourceRecord, pledge_record: PledgeRecord, pending: bool) -> None:
+    kept.reporting_org, kept.place = pledge_record.reporting_org, pledge_record.place
+    kept.content_hash, kept.pending = pledge_record.content_hash, pending
+    kept.notes = json.dumps(list(pledge_record.notes))
+    kept.payload, kept.pledge_only = None, pledge_record.pledge_only
+
+
+async def _join(
+    session: AsyncSession,
+    principal: Principal,
+    run: SyncRun,
+    kept: SourceRecord,
+    pledge_record: PledgeRecord,
+    group: Group,
+    new_record: bool,
+) -> Applied:
+    """A claimed record another record of its group leads: it writes no pledge of its own,
+    and its member endorses the lead's (``settle``)."""
+    _describe(kept, pledge_record, pending=False)
+    kept.parts = json.dumps({"roles": _roles(pledge_record)}, sort_keys=True)
+    kept.gaps = json.dumps(list(pledge_record.gaps))
+    await flush(session)
+    await settle(session, principal, run, group, await pledge_of_group(session, group))
+    return Applied.CREATED if new_record else Applied.UPDATED
+
+
+async def _led_pledge(
+    session: AsyncSession, principal: Principal, kept: SourceRecord, pledge: Pledge | None
+) -> Pledge | None:
+    """The pledge the record leads: its own, or its group's, handed to its member when another
+    member led it (the rules made this record its lead since). Another member's pledge
+    reached through the record itself is refused: no import writes on another's behalf."""
+    if pledge is None:
+        return None
+    theirs = pledge.lead_member_id != principal.member_id
+    if theirs and kept.pledge_id == pledge.id and kept.link_role is LinkRole.LEAD:
+        raise Conflict(
+            f"{kept.source} record {kept.external_id} is pledge {pledge.id} of another member",
+            code="CLAIMED_BY_ANOTHER_MEMBER",
+        )
+    _under_review(pledge)
+    if kept.pledge_id != pledge.id or kept.link_role is not LinkRole.LEAD:
+        await _take_over(session, principal, pledge)
+    if pledge.lead_member_id != principal.member_id:
+        assert principal.member_id is not None
+        await hand_lead(session, principal, pledge, principal.member_id)
+    return pledge
+
+
+def _under_review(pledge: Pledge) -> None:
+    if pledge.publication_status is PublicationStatus.SUBMITTED:
+        raise Conflict(
+            f"pledge {pledge.id} is under the secretariat's review: it is updated once it is "
+            "published or returned (retry this dead letter then)",
+            code="UNDER_REVIEW",
+        )
+
+
+async def _take_over(session: AsyncSession, principal: Principal, pledge: Pledge) -> None:
+    """A record takes over the pledge another record led: what the former lead record said
+    (its invitations, the lead's roles) goes, and the new record's words replace it, so that
+    the pledge is the same in any import order."""
+    former = await session.scalar(
+        select(SourceRecord).where(
+            SourceRecord.pledge_id == pledge.id, SourceRecord.link_role == LinkRole.LEAD
+        )
+    )
+    if former is None:
+        return
+    parts = json.loads(former.parts)
+    for organisation_id in parts.pop("endorsers", {}).values():
+        held = await endorsement_of(session, pledge.id, organisation_id)
+        if held is not None and held.status is EndorsementStatus.INVITED:
+            before = snapshot(held)
+            await endorsement_service.revoke(session, held.id)
+            await record(session, principal, "endorsement.withdraw", held, before)
+    said = [Role(role) for role in parts.get("roles", [])]
+    if said:
+        await session.execute(
+            delete(EndorsementRole).where(
+                EndorsementRole.pledge_id == pledge.id,
+                EndorsementRole.organisation_id == pledge.lead_member_id,
+                EndorsementRole.role.in_(said),
+            )
+        )
+    former.parts = json.dumps(parts, sort_keys=True)
+    await flush(session)
 
 
 async def _complete(
@@ -186,29 +304,6 @@ async def _complete(
     kept.parts = json.dumps({**parts, "endorsers": invited}, sort_keys=True)
     await flush(session)
     return Applied.UPDATED
-
-
-async def _claimed_pledge(
-    session: AsyncSession, principal: Principal, kept: SourceRecord | None
-) -> Pledge | None:
-    """The pledge an earlier import made of this record, if it is the principal's member's."""
-    if kept is None or kept.pledge_id is None:
-        return None
-    pledge = await session.get(Pledge, kept.pledge_id)
-    if pledge is None:
-        return None
-    if pledge.lead_member_id != principal.member_id:
-        raise Conflict(
-            f"{kept.source} record {kept.external_id} is pledge {pledge.id} of another member",
-            code="CLAIMED_BY_ANOTHER_MEMBER",
-        )
-    if pledge.publication_status is PublicationStatus.SUBMITTED:
-        raise Conflict(
-            f"pledge {pledge.id} is under the secretariat's review: it is updated once it is "
-            "published or returned (retry this dead letter then)",
-            code="UNDER_REVIEW",
-        )
-    return pledge
 
 
 async def _known_targets(

@@ -27,8 +27,9 @@ from hub.imports.models import (
 from hub.imports.runs import settle_earlier_runs
 from hub.imports.schedule import set_schedule
 from hub.integrity import flush
+from hub.organisations.matching import organisation_by_iati
 from hub.organisations.models import Organisation
-from hub.organisations.service import organisation_by_iati, require_member
+from hub.organisations.service import require_member
 
 NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
 DAC_SECTOR = re.compile(r"\d{5}")

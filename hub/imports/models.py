@@ -9,11 +9,23 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    case,
+    exists,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.columns import TimestampColumns
 from hub.db import Base
+from hub.pledges.models import Pledge
 from hub.types import UTCDateTime, db_enum
 
 
@@ -118,6 +130,21 @@ class SourceState(enum.StrEnum):
     """Someone else reported it: kept for linking, never a pledge."""
 
 
+class LinkRole(enum.StrEnum):
+    """What a source record is to the pledge it is linked to."""
+
+    LEAD = "LEAD"
+    """It writes the pledge: its member leads, its commitments are the ones counted."""
+    RECEIVER = "RECEIVER"
+    """The receiving end of the lead's money: its incoming funds are the same money."""
+    PROVIDER = "PROVIDER"
+    """The funding end, reported by an organisation that is not the lead's member."""
+    THIRD_PARTY = "THIRD_PARTY"
+    """A report by another organisation on the same activity (IATI related-activity 5)."""
+    TWIN = "TWIN"
+    """The same activity from another source (World Bank project ``P…``, IATI ``44000-P…``)."""
+
+
 class SourceRecord(TimestampColumns, Base):
     """A record a source gave the hub, and what became of it.
 
@@ -149,6 +176,16 @@ class SourceRecord(TimestampColumns, Base):
     pending: Mapped[bool] = mapped_column(default=False)
     pledge_only: Mapped[bool] = mapped_column(default=False)
     """Its money is pledged, not committed: only outgoing pledges (IATI type 12) count."""
+    activity_id: Mapped[str | None] = mapped_column(String(500), index=True)
+    """The IATI activity it stands for (a World Bank project ``P…`` is ``44000-P…``): records
+    of two sources with one activity id are one pledge."""
+    link_role: Mapped[LinkRole | None] = mapped_column(db_enum(LinkRole))
+    """What it is to its pledge (see ``hub.imports.linking``); None: linked to no pledge."""
+    reported_minor: Mapped[int | None] = mapped_column(BigInteger)
+    """What it commits, as it reports it, in ``reported_currency``'s minor units."""
+    reported_currency: Mapped[str | None] = mapped_column(String(3))
+    count_reason: Mapped[str | None] = mapped_column(String(300))
+    """Why what it reports is counted in totals, or is not."""
 
 
 class LetterStatus(enum.StrEnum):
@@ -187,7 +224,8 @@ class ReviewStatus(enum.StrEnum):
 
 class ReviewEntry(TimestampColumns, Base):
     """Something an import would not guess (an organisation without an identifier, a region
-    that is no country group), for a person to look at; one per record, subject and code."""
+    that is no country group), for a person to look at; one per record, subject and code.
+    A person resolves it with ``hub.imports.review.resolve_review``."""
 
     __tablename__ = "review_queue"
     __table_args__ = (UniqueConstraint("source", "external_id", "subject", "code"),)
@@ -202,3 +240,70 @@ class ReviewEntry(TimestampColumns, Base):
     reason: Mapped[str] = mapped_column(Text)
     status: Mapped[ReviewStatus] = mapped_column(db_enum(ReviewStatus))
     sync_run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id"))
+    candidates: Mapped[str] = mapped_column(Text, default="[]")
+    """The organisations an uncertain match might mean: a JSON list of their ids."""
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    """Who resolved it, as the audit ledger names actors (``hub.audit.ledger.actor``)."""
+    resolution: Mapped[str | None] = mapped_column(Text)
+    """What the person decided, in words."""
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    """The organisation it was resolved to (chosen or created), if it is about one."""
+
+
+class LinkRelation(enum.StrEnum):
+    """How a source record names another activity (IATI's terms for the last five)."""
+
+    PROVIDER = "PROVIDER"
+    """Its incoming funds or commitment come from the named activity (provider-activity-id)."""
+    RECEIVER = "RECEIVER"
+    """Its outgoing commitment or disbursement goes to the named activity (receiver-activity-id)."""
+    PARENT = "PARENT"
+    """The named activity is its parent (related-activity type 1)."""
+    CHILD = "CHILD"
+    """The named activity is its child (type 2)."""
+    SIBLING = "SIBLING"
+    """The named activity shares its parent (type 3)."""
+    CO_FUNDED = "CO_FUNDED"
+    """The named activity co-funds the same work (type 4)."""
+    THIRD_PARTY = "THIRD_PARTY"
+    """The named activity is another organisation's report on this same activity (type 5)."""
+
+
+class SourceLink(Base):
+    """One activity a source record names, kept by id whether or not the hub holds it yet: a
+    link made before its other end arrives, in any import order."""
+
+    __tablename__ = "source_links"
+    __table_args__ = (UniqueConstraint("record_id", "relation", "activity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("source_records.id", ondelete="CASCADE"))
+    relation: Mapped[LinkRelation] = mapped_column(db_enum(LinkRelation))
+    activity_id: Mapped[str] = mapped_column(String(500), index=True)
+
+
+class CountedElsewhere(Base):
+    """A pledge whose commitment is part of another's, so totals leave its amount out: a child
+    whose parent (or an ancestor) carries the commitments. Kept apart from ``pledges`` so that
+    linking never moves a pledge's version under its lead."""
+
+    __tablename__ = "counted_elsewhere"
+
+    pledge_id: Mapped[int] = mapped_column(
+        ForeignKey("pledges.id", ondelete="CASCADE"), primary_key=True
+    )
+    counted_in_id: Mapped[int] = mapped_column(ForeignKey("pledges.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(300))
+
+
+def counted_usd() -> ColumnElement[int | None]:
+    """A pledge's US dollar amount as totals count it: none when another pledge holds it."""
+    elsewhere = exists().where(CountedElsewhere.pledge_id == Pledge.id)
+    return case((elsewhere, None), else_=Pledge.usd_amount_minor)
+
+
+def counted_amount() -> ColumnElement[int | None]:
+    """A pledge's amount in its currency as totals count it (see ``counted_usd``)."""
+    elsewhere = exists().where(CountedElsewhere.pledge_id == Pledge.id)
+    return case((elsewhere, None), else_=Pledge.amount_minor)

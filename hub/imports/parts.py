@@ -31,13 +31,15 @@ from hub.imports.records import (
     ReportRecord,
     ReviewRecord,
 )
+from hub.imports.review import ORGANISATION_MATCH, ORGANISATION_TYPE
 from hub.integrity import flush
 from hub.money.amounts import money
 from hub.money.flows import FlowDraft, record_flows
 from hub.money.models import MoneyFlow
 from hub.money.service import RateCache
+from hub.organisations.matching import Match, match_organisation
 from hub.organisations.models import Organisation
-from hub.organisations.service import create_organisation, organisation_by_iati
+from hub.organisations.service import create_organisation
 from hub.pledges.models import Pledge, PledgeText, TextField
 from hub.progress.models import ProgressReport, ReportStatus
 from hub.progress.rules import ReportDraft, ReportedValue
@@ -117,11 +119,13 @@ async def write_flows(
     *,
     fresh: bool,
 ) -> None:
-    """Flows by key: unchanged ones stay, changed and vanished ones go, new ones come."""
+    """Flows by key: unchanged ones stay, changed and vanished ones go, new ones come; the
+    flows of an earlier lead record (its twin from another source) go too, as the pledge's
+    money is what its lead record says, counted once."""
     rows = await _held(
         session,
         select(MoneyFlow).where(
-            MoneyFlow.pledge_id == pledge.id, MoneyFlow.source_system == pledge_record.source
+            MoneyFlow.pledge_id == pledge.id, MoneyFlow.source_system.is_not(None)
         ),
         fresh,
     )
@@ -160,12 +164,18 @@ async def _organisation_for(
     endorser: EndorserRecord,
     source: str,
     fetched: datetime,
-) -> Organisation | None:
-    """The organisation by identifier, created as a non-member when unknown and its type is
-    known; None when a person has to say what it is."""
-    found = await organisation_by_iati(session, endorser.identifier)
-    if found is not None or endorser.organisation_type is None:
-        return found
+) -> Organisation | ReviewRecord:
+    """The organisation the endorser is, by identifier and then by name
+    (``hub.organisations.matching``), created as a non-member when the hub knows none and its
+    type is known; else the review item that makes its endorsement wait for a person: an
+    uncertain match is never merged silently."""
+    match = await match_organisation(session, endorser.identifier, endorser.name)
+    if match.organisation is not None:
+        return match.organisation
+    if not match.certain:
+        return _uncertain_organisation(endorser, match)
+    if endorser.organisation_type is None:
+        return _unknown_organisation(endorser)
     created = await create_organisation(
         session,
         name=endorser.name,
@@ -202,8 +212,8 @@ async def write_endorsers(
         organisation = await _organisation_for(
             session, principal, endorser, pledge_record.source, fetched
         )
-        if organisation is None:
-            waiting.append(_unknown_organisation(endorser))
+        if isinstance(organisation, ReviewRecord):
+            waiting.append(organisation)
             continue
         if organisation.id == principal.member_id:
             continue
@@ -250,14 +260,32 @@ async def _invite(
 
 def _unknown_organisation(endorser: EndorserRecord) -> ReviewRecord:
     return ReviewRecord(
-        subject="ORGANISATION_TYPE",
+        subject=ORGANISATION_TYPE,
         code=endorser.identifier,
         names=endorser.name,
         reason=(
             f"{endorser.identifier} is not known to the hub and no constituency fits what the "
-            f"source says of it: record it (p2c-hub members add --iati {endorser.identifier}) "
-            "and the next import invites it"
+            f"source says of it: record it (p2c-hub members add --iati {endorser.identifier}), "
+            "or resolve this item with resolveReviewItem (scope members:admin) naming the "
+            "organisation it is or the constituency to create it in; the next import invites it"
         ),
+    )
+
+
+def _uncertain_organisation(endorser: EndorserRecord, match: Match) -> ReviewRecord:
+    """The review item of an endorser the hub may know under another identifier or as one
+    of several of its name: which it is, a person says."""
+    return ReviewRecord(
+        subject=ORGANISATION_MATCH,
+        code=endorser.identifier or endorser.name,
+        names=endorser.name,
+        reason=(
+            f"{endorser.name} ({endorser.identifier}) may be an organisation the hub knows: "
+            f"{match.reason}. Resolve this item with resolveReviewItem (scope members:admin) "
+            "naming the organisation it is (organisationId) or the constituency to create it in "
+            "(create); the next import invites it"
+        ),
+        candidates=match.candidates,
     )
 
 
@@ -387,6 +415,7 @@ async def write_review(
                 reason=item.reason,
                 status=ReviewStatus.OPEN,
                 sync_run_id=run.id,
+                candidates=json.dumps(list(item.candidates)),
             )
         )
     await flush(session)

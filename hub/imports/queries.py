@@ -18,10 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth.principal import Principal
 from hub.auth.scopes import ClientKind, Scope
 from hub.authorization import holds_any_scope
+from hub.imports.linking import hierarchy
 from hub.imports.models import (
     Connector,
+    CountedElsewhere,
     DeadLetter,
     LetterStatus,
+    LinkRole,
     ReviewEntry,
     ReviewStatus,
     RunStatus,
@@ -32,6 +35,9 @@ from hub.pagination import Slice, Window, window
 from hub.pledges.models import PledgeText, TextField
 
 CONNECTORS_ADMIN = frozenset({Scope.CONNECTORS_ADMIN})
+REVIEW_READERS = frozenset({Scope.CONNECTORS_ADMIN, Scope.MEMBERS_ADMIN})
+"""Who reads the review queue: connector administrators, and the secretariat's members
+administrators, who resolve its items about organisations (``hub.imports.review``)."""
 
 Row = TypeVar("Row", Connector, SyncRun, DeadLetter, ReviewEntry)
 
@@ -135,16 +141,56 @@ async def review_entries_by_id(session: AsyncSession, ids: Iterable[int]) -> dic
 
 
 async def sources_by_pledge(session: AsyncSession, ids: Iterable[int]) -> dict[int, SourceRecord]:
-    """The source record each pledge was imported from, in one statement; should two records
-    name one pledge, the first kept."""
+    """The source record each pledge was imported from (the one that writes it, where several
+    are linked to it), in one statement."""
     rows = await session.scalars(
-        select(SourceRecord).where(SourceRecord.pledge_id.in_(set(ids))).order_by(SourceRecord.id)
+        select(SourceRecord)
+        .where(SourceRecord.pledge_id.in_(set(ids)))
+        .order_by(SourceRecord.link_role != LinkRole.LEAD, SourceRecord.id)
     )
     found: dict[int, SourceRecord] = {}
     for row in rows:
         if row.pledge_id is not None:
             found.setdefault(row.pledge_id, row)
     return found
+
+
+async def linked_by_pledge(
+    session: AsyncSession, ids: Iterable[int]
+) -> dict[int, list[SourceRecord]]:
+    """Every source record linked to each pledge, its lead record first, in one statement."""
+    rows = await session.scalars(
+        select(SourceRecord)
+        .where(SourceRecord.pledge_id.in_(set(ids)))
+        .order_by(
+            SourceRecord.link_role != LinkRole.LEAD, SourceRecord.source, SourceRecord.external_id
+        )
+    )
+    found: dict[int, list[SourceRecord]] = {}
+    for row in rows:
+        if row.pledge_id is not None:
+            found.setdefault(row.pledge_id, []).append(row)
+    return found
+
+
+async def counted_elsewhere_by_pledge(
+    session: AsyncSession, ids: Iterable[int]
+) -> dict[int, CountedElsewhere]:
+    """For each pledge whose amount another's holds, which one and why, in one statement."""
+    rows = await session.scalars(
+        select(CountedElsewhere).where(CountedElsewhere.pledge_id.in_(set(ids)))
+    )
+    return {row.pledge_id: row for row in rows}
+
+
+async def parents_by_pledge(session: AsyncSession, ids: Iterable[int]) -> dict[int, list[int]]:
+    """Each pledge's parent pledges, by id order."""
+    return {key: sorted(found) for key, found in (await hierarchy(session, ids, up=True)).items()}
+
+
+async def children_by_pledge(session: AsyncSession, ids: Iterable[int]) -> dict[int, list[int]]:
+    """Each pledge's child pledges, by id order."""
+    return {key: sorted(found) for key, found in (await hierarchy(session, ids, up=False)).items()}
 
 
 async def texts_by_pledge(session: AsyncSession, ids: Iterable[int]) -> dict[int, list[PledgeText]]:
@@ -203,3 +249,13 @@ def strings(text: str | None) -> list[str]:
     except ValueError:
         return []
     return [item for item in stored if isinstance(item, str)] if isinstance(stored, list) else []
+
+
+def candidate_ids(entry: ReviewEntry) -> list[int]:
+    """The organisations (by id) a review item's uncertain match might mean, as stored (JSON);
+    anything else in it is skipped."""
+    try:
+        stored = json.loads(entry.candidates or "[]")
+    except ValueError:
+        return []
+    return [item for item in stored if type(item) is int] if isinstance(stored, list) else []

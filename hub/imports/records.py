@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 from hub.endorsements.models import Role
+from hub.imports.models import LinkRelation
 from hub.money.models import TransactionKind
 from hub.organisations.models import OrganisationType
 from hub.pledges.rules import PledgeDraft, TargetDraft
@@ -81,12 +82,37 @@ class ReportRecord:
 
 @dataclass(frozen=True, slots=True)
 class ReviewRecord:
-    """Something the mapping would not guess, for a person to look at."""
+    """Something the mapping would not guess, for a person to look at; ``candidates``: the
+    organisations (by id) an uncertain match might mean (``ORGANISATION_MATCH``)."""
 
     subject: str
     code: str
     names: str
     reason: str
+    candidates: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRecord:
+    """Another activity the record names, and how."""
+
+    relation: LinkRelation
+    activity_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Linking:
+    """What ties a record to other records: the activity it stands for, the activities it
+    names, and what it commits as it reports it (amount, currency), for every record kept,
+    claimed or not."""
+
+    activity_id: str | None = None
+    links: tuple[LinkRecord, ...] = ()
+    reported: tuple[Decimal, str] | None = None
+
+
+NO_LINKS = Linking()
+"""A record that ties itself to nothing (a JSON API's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,3 +142,4 @@ class PledgeRecord:
     gaps: tuple[str, ...]
     reporting_org: str
     pledge_only: bool = False
+    linking: Linking = NO_LINKS

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.columns import ProvenanceColumns, TimestampColumns, provenance_constraints
 from hub.db import Base
-from hub.types import UTCDateTime, db_enum
+from hub.types import UTCDateTime, db_enum, utcnow
 
 
 class OrganisationType(enum.StrEnum):
@@ -65,6 +65,9 @@ class Organisation(ProvenanceColumns, TimestampColumns, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
+    name_key: Mapped[str] = mapped_column(String(300), index=True)
+    """``hub.organisations.matching.normalise_name(name)``, set wherever the name is: an
+    import finds an organisation by name with one indexed lookup."""
     organisation_type: Mapped[OrganisationType] = mapped_column(db_enum(OrganisationType))
     headquarters_country: Mapped[str | None] = mapped_column(
         String(3), ForeignKey("countries.alpha3"), index=True
@@ -104,3 +107,17 @@ class OrganisationIdentifier(Base):
     value: Mapped[str] = mapped_column(String(200))
 
     organisation: Mapped[Organisation] = relationship(back_populates="identifiers", lazy="raise")
+
+
+class OrganisationAlias(Base):
+    """An IATI organisation identifier that names an organisation besides its own: a person
+    said so when resolving an import's review item (``hub.imports.review``). The hub never
+    writes one by itself, since that would merge organisations nobody confirmed are one."""
+
+    __tablename__ = "organisation_aliases"
+
+    identifier: Mapped[str] = mapped_column(String(200), primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

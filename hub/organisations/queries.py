@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from hub.endorsements.models import Endorsement
+from hub.imports.models import counted_amount, counted_usd
 from hub.organisations.models import MembershipStatus, Organisation, OrganisationType
 from hub.pagination import Slice, Window, window
 from hub.pledges.models import Pledge
@@ -96,7 +97,8 @@ async def organisation_page(
 
 @dataclass(frozen=True, slots=True)
 class OrganisationTotals:
-    """What an organisation stands behind, counting visible pledges only."""
+    """What an organisation stands behind, counting visible pledges only; an amount an
+    ancestor pledge holds counts there only (``hub.imports.linking``)."""
 
     pledges_led: int = 0
     pledges_endorsed: int = 0
@@ -113,10 +115,8 @@ async def totals_by_organisation(
         select(
             Pledge.lead_member_id,
             func.count(Pledge.id),
-            func.coalesce(func.sum(Pledge.usd_amount_minor), 0),
-            func.count(Pledge.id).filter(
-                Pledge.amount_minor.is_not(None), Pledge.usd_amount_minor.is_(None)
-            ),
+            func.coalesce(func.sum(counted_usd()), 0),
+            func.count(Pledge.id).filter(counted_amount().is_not(None), counted_usd().is_(None)),
         )
         .where(Pledge.lead_member_id.in_(wanted), pledge_visible(viewer))
         .group_by(Pledge.lead_member_id)

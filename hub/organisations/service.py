@@ -15,6 +15,7 @@ from hub.countries.service import require_countries
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.integrity import flush
 from hub.lifecycle import Action, Entity
+from hub.organisations.matching import normalise_name, organisation_by_iati
 from hub.organisations.models import (
     MembershipStatus,
     Organisation,
@@ -41,6 +42,7 @@ async def create_organisation(
         await require_countries(session, [headquarters_country], field="headquartersCountry")
     organisation = Organisation(
         name=name.strip(),
+        name_key=normalise_name(name),
         organisation_type=organisation_type,
         headquarters_country=headquarters_country,
         iati_identifier=iati_identifier,
@@ -99,6 +101,7 @@ async def update_organisation(
     if draft.headquarters_country is not None:
         await require_countries(session, [draft.headquarters_country], field="headquartersCountry")
     organisation.name = draft.name.strip()
+    organisation.name_key = normalise_name(draft.name)
     organisation.organisation_type = draft.organisation_type
     organisation.headquarters_country = draft.headquarters_country
     organisation.iati_identifier = draft.iati_identifier
@@ -122,13 +125,6 @@ async def get_organisation(
     if organisation is None:
         raise NotFound(f"organisation {organisation_id} does not exist", field=(field,))
     return organisation
-
-
-async def organisation_by_iati(session: AsyncSession, identifier: str) -> Organisation | None:
-    """The organisation with this IATI organisation identifier, if the hub knows it."""
-    return await session.scalar(
-        select(Organisation).where(Organisation.iati_identifier == identifier)
-    )
 
 
 async def find_organisation(session: AsyncSession, reference: str, *, field: str) -> Organisation:

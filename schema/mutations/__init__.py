@@ -9,15 +9,16 @@ from schema.mutations.endorsements import EndorsementMutations
 from schema.mutations.organisations import OrganisationMutations
 from schema.mutations.pledges import PledgeMutations
 from schema.mutations.progress import ProgressMutations
+from schema.mutations.reviews import ReviewMutations
 
 __all__ = ["Mutation"]
 
 
 @strawberry.type(
     description="Writes, with an OAuth token: partners write their pledges, co-endorsements "
-    "and progress; the secretariat publishes, verifies, admits members and configures "
-    "connectors. Each returns the object it changed and `userErrors`; send an "
-    "`Idempotency-Key` header to retry safely."
+    "and progress; the secretariat publishes, verifies, admits members, configures "
+    "connectors and resolves what imports left for review. Each returns the object it changed "
+    "and `userErrors`; send an `Idempotency-Key` header to retry safely."
 )
 class Mutation(
     PledgeMutations,
@@ -25,5 +26,6 @@ class Mutation(
     ProgressMutations,
     OrganisationMutations,
     ConnectorMutations,
+    ReviewMutations,
 ):
     pass

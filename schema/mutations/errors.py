@@ -83,6 +83,11 @@ CONNECTOR = {
     "BAD_MAPPING": "A JSON API's field mapping does not compile; the field says where.",
     "IN_USE": "The connector brought records, which name it as their provenance: it stays.",
 }
+REVIEW = {
+    **COMMON,
+    "ALREADY_RESOLVED": "The review item was resolved already; it is resolved once.",
+    "IDENTIFIER_OF_ANOTHER": "The item's identifier is another organisation's already.",
+}
 
 
 def _code_enum(name: str, described: dict[str, str], what: str) -> type[enum.Enum]:
@@ -98,6 +103,7 @@ EndorsementErrorCode = _code_enum("EndorsementErrorCode", ENDORSEMENT, "endorsem
 ProgressErrorCode = _code_enum("ProgressErrorCode", PROGRESS, "progress")
 OrganisationErrorCode = _code_enum("OrganisationErrorCode", ORGANISATION, "organisation")
 ConnectorErrorCode = _code_enum("ConnectorErrorCode", CONNECTOR, "connector")
+ReviewErrorCode = _code_enum("ReviewErrorCode", REVIEW, "review")
 
 FIELD_DESCRIPTION = "The path to the argument or input field that was wrong, if one was."
 MESSAGE_DESCRIPTION = "What was wrong, in words meant for a developer."
@@ -139,6 +145,13 @@ class ConnectorUserError:
     code: ConnectorErrorCode = strawberry.field(description=CODE_DESCRIPTION)  # type: ignore[valid-type]
 
 
+@strawberry.type(description="Why a review mutation refused its input, and where.")
+class ReviewUserError:
+    field: list[str] | None = strawberry.field(description=FIELD_DESCRIPTION)
+    message: str = strawberry.field(description=MESSAGE_DESCRIPTION)
+    code: ReviewErrorCode = strawberry.field(description=CODE_DESCRIPTION)  # type: ignore[valid-type]
+
+
 U = TypeVar(
     "U",
     PledgeUserError,
@@ -146,6 +159,7 @@ U = TypeVar(
     ProgressUserError,
     OrganisationUserError,
     ConnectorUserError,
+    ReviewUserError,
 )
 
 CODES: dict[type, type[enum.Enum]] = {
@@ -154,6 +168,7 @@ CODES: dict[type, type[enum.Enum]] = {
     ProgressUserError: ProgressErrorCode,
     OrganisationUserError: OrganisationErrorCode,
     ConnectorUserError: ConnectorErrorCode,
+    ReviewUserError: ReviewErrorCode,
 }
 
 

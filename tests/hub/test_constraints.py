@@ -337,6 +337,7 @@ async def test_an_unknown_headquarters_country_is_refused(
             [
                 {
                     "name": "Atlantis Telecom",
+                    "name_key": "atlantis telecom",
                     "organisation_type": "PRIVATE_SECTOR",
                     "headquarters_country": "ATL",
                     "membership_status": "NONE",
@@ -372,6 +373,7 @@ async def test_a_member_needs_a_membership_date(
             [
                 {
                     "name": "Undated member",
+                    "name_key": "undated member",
                     "organisation_type": "ACADEMIA",
                     "membership_status": "MEMBER",
                     "created_at": NOW,

@@ -45,7 +45,7 @@ from hub.progress.rules import ReportDraft
 from hub.progress.service import report_progress, review_report
 from hub.types import utcnow
 from schema import build_schema
-from tests.fixtures.factories import add_member
+from tests.fixtures.factories import add_member, add_review_item
 from tests.fixtures.oauth import basic, claims_for, get_token, hub_signing_key, sign
 from tests.fixtures.partners import (
     APPROVE,
@@ -178,6 +178,8 @@ ROWS: dict[tuple[str, str], tuple[str, ...]] = {
     ("addConnector", NONE): (UNAUTH, SCOPE, SCOPE, SCOPE, OK, SCOPE),
     ("setConnectorSchedule", NONE): (UNAUTH, SCOPE, SCOPE, SCOPE, OK, SCOPE),
     ("removeConnector", NONE): (UNAUTH, SCOPE, SCOPE, SCOPE, OK, SCOPE),
+    # The review queue's items are resolved by the members administrators: members:admin.
+    ("resolveReviewItem", NONE): (UNAUTH, SCOPE, SCOPE, SCOPE, OK, SCOPE),
 }
 
 EXPECTED: dict[tuple[str, str, str], str] = {
@@ -196,7 +198,8 @@ class Spec:
     """What one case acts on: a pledge led by ``lead`` in status ``pledge``; on it, maybe an
     endorsement of ``invitee`` in status ``endorsement`` or a report by the lead in status
     ``report``. Or an organisation: a member's own (``organisation``) or a new one in
-    membership status ``fresh``. Or a connector of alpha's (``connector``)."""
+    membership status ``fresh``. Or a connector of alpha's (``connector``), or a review item an
+    import of alpha's left (``review``)."""
 
     lead: str | None = None
     pledge: PublicationStatus | None = None
@@ -206,6 +209,7 @@ class Spec:
     organisation: str | None = None
     fresh: MembershipStatus | None = None
     connector: bool = False
+    review: bool = False
 
 
 def on_pledge(ready: PublicationStatus) -> dict[str, Spec]:
@@ -271,6 +275,7 @@ OBJECTS: dict[str, dict[str, Spec]] = {
     "approveMembership": on_organisation(),
     "setConnectorSchedule": {NONE: Spec(connector=True)},
     "removeConnector": {NONE: Spec(connector=True)},
+    "resolveReviewItem": {NONE: Spec(review=True)},
 }
 
 
@@ -316,6 +321,7 @@ class Built:
     report: int | None = None
     organisation: int | None = None
     connector: str | None = None
+    review: int | None = None
 
 
 SMART = PledgeDraft(
@@ -375,6 +381,9 @@ class Builder:
                 session, built.connector, ConnectorKind.WORLD_BANK, members["alpha"],
                 ConnectorConfig(http=http),
             )  # fmt: skip
+        if spec.review:
+            entry = await add_review_item(session, members["alpha"], f"review-{self.made}")
+            built.review = entry.id
         if spec.lead is None or spec.pledge is None:
             return built
         lead = members[spec.lead]
@@ -427,6 +436,11 @@ def report_id(built: Built) -> str:
 def organisation_id(built: Built) -> str:
     assert built.organisation is not None
     return gid("Organisation", built.organisation)
+
+
+def review_id(built: Built) -> str:
+    assert built.review is not None
+    return gid("ReviewItem", built.review)
 
 
 def on(name: str) -> Call:
@@ -533,6 +547,11 @@ CALLS: dict[str, Call] = {
         "removedConnectorId userErrors { field message code } } }",
         {"name": built.connector},
     ),
+    "resolveReviewItem": lambda built: (
+        "mutation($input: ResolveReviewItemInput!) { resolveReviewItem(input: $input) { "
+        "reviewItem { status } userErrors { field message code } } }",
+        {"input": {"id": review_id(built), "note": "Mapped to Africa."}},
+    ),
 }
 """The document and variables each root field is called with."""
 
@@ -578,6 +597,8 @@ GRAPH_TABLES = (
     "money_flows",
     "idempotency_keys",
     "connectors",
+    "review_queue",
+    "organisation_aliases",
 )
 """Every table a mutation writes: a refused call must leave each exactly as it was."""
 
