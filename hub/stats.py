@@ -134,7 +134,9 @@ async def pledge_stats(
     where = conditions(viewer, criteria)
     matching = select(Pledge.id).where(*where)
     rows = await session.execute(
-        select(Pledge.id, counted_usd(), counted_amount(), Pledge.currency).where(*where)
+        select(Pledge.id, counted_usd(viewer), counted_amount(viewer), Pledge.currency).where(
+            *where
+        )
     )
     pledges = {row[0]: _PledgeRow(*row) for row in rows}
     keys = await _keys(session, viewer, group_by, matching) if pledges else {}

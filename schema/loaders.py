@@ -162,7 +162,7 @@ class Loaders:
         )
         self.linked_records: DataLoader[int, list[SourceRecord]] = self._make(linked_by_pledge, [])
         self.counted_elsewhere: DataLoader[int, CountedElsewhere | None] = self._make(
-            counted_elsewhere_by_pledge, None
+            lambda s, ids: counted_elsewhere_by_pledge(s, v, ids), None
         )
         self.parent_ids: DataLoader[int, list[int]] = self._make(parents_by_pledge, [])
         self.child_ids: DataLoader[int, list[int]] = self._make(children_by_pledge, [])

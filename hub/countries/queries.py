@@ -88,12 +88,13 @@ async def totals_by_country(
 ) -> dict[str, CountryTotals]:
     """Totals for many countries in one statement."""
     wanted = set(codes)
+    usd, amount = counted_usd(viewer), counted_amount(viewer)
     rows = await session.execute(
         select(
             PledgeTargetCountry.country,
             func.count(Pledge.id),
-            func.coalesce(func.sum(counted_usd()), 0),
-            func.count(Pledge.id).filter(counted_amount().is_not(None), counted_usd().is_(None)),
+            func.coalesce(func.sum(usd), 0),
+            func.count(Pledge.id).filter(amount.is_not(None), usd.is_(None)),
         )
         .join(Pledge, Pledge.id == PledgeTargetCountry.pledge_id)
         .where(PledgeTargetCountry.country.in_(wanted), pledge_visible(viewer))

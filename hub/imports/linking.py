@@ -558,7 +558,7 @@ async def recount(session: AsyncSession, pledge_ids: Sequence[int]) -> None:
             if held is not None:
                 await session.delete(held)
             continue
-        reason = f"part of pledge {holder}'s commitment, which an ancestor carries: counted there"
+        reason = "an ancestor pledge's commitment holds it (countedIn): counted there"
         if held is None:
             session.add(CountedElsewhere(pledge_id=pledge_id, counted_in_id=holder, reason=reason))
         else:

@@ -27,6 +27,7 @@ from hub.columns import TimestampColumns
 from hub.db import Base
 from hub.pledges.models import Pledge
 from hub.types import UTCDateTime, db_enum
+from hub.visibility import Viewer, visible_pledge_ids
 
 
 class ConnectorKind(enum.StrEnum):
@@ -297,13 +298,21 @@ class CountedElsewhere(Base):
     reason: Mapped[str] = mapped_column(String(300))
 
 
-def counted_usd() -> ColumnElement[int | None]:
-    """A pledge's US dollar amount as totals count it: none when another pledge holds it."""
-    elsewhere = exists().where(CountedElsewhere.pledge_id == Pledge.id)
-    return case((elsewhere, None), else_=Pledge.usd_amount_minor)
+def _held_elsewhere(viewer: Viewer) -> ColumnElement[bool]:
+    """The pledge's amount is held by an ancestor the viewer sees (one it cannot see counts
+    nothing for it, so the amount counts where it is)."""
+    return exists().where(
+        CountedElsewhere.pledge_id == Pledge.id,
+        CountedElsewhere.counted_in_id.in_(visible_pledge_ids(viewer).correlate(None)),
+    )
 
 
-def counted_amount() -> ColumnElement[int | None]:
-    """A pledge's amount in its currency as totals count it (see ``counted_usd``)."""
-    elsewhere = exists().where(CountedElsewhere.pledge_id == Pledge.id)
-    return case((elsewhere, None), else_=Pledge.amount_minor)
+def counted_usd(viewer: Viewer) -> ColumnElement[int | None]:
+    """A pledge's US dollar amount as the viewer's totals count it: none when an ancestor
+    pledge the viewer sees holds it."""
+    return case((_held_elsewhere(viewer), None), else_=Pledge.usd_amount_minor)
+
+
+def counted_amount(viewer: Viewer) -> ColumnElement[int | None]:
+    """A pledge's amount in its currency as the viewer's totals count it (see ``counted_usd``)."""
+    return case((_held_elsewhere(viewer), None), else_=Pledge.amount_minor)

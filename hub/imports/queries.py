@@ -33,6 +33,7 @@ from hub.imports.models import (
 )
 from hub.pagination import Slice, Window, window
 from hub.pledges.models import PledgeText, TextField
+from hub.visibility import Viewer, visible_pledge_ids
 
 CONNECTORS_ADMIN = frozenset({Scope.CONNECTORS_ADMIN})
 REVIEW_READERS = frozenset({Scope.CONNECTORS_ADMIN, Scope.MEMBERS_ADMIN})
@@ -174,11 +175,15 @@ async def linked_by_pledge(
 
 
 async def counted_elsewhere_by_pledge(
-    session: AsyncSession, ids: Iterable[int]
+    session: AsyncSession, viewer: Viewer, ids: Iterable[int]
 ) -> dict[int, CountedElsewhere]:
-    """For each pledge whose amount another's holds, which one and why, in one statement."""
+    """For each pledge whose amount an ancestor the viewer sees holds, which one and why, in
+    one statement (an ancestor it cannot see counts nothing for it: the amount counts here)."""
     rows = await session.scalars(
-        select(CountedElsewhere).where(CountedElsewhere.pledge_id.in_(set(ids)))
+        select(CountedElsewhere).where(
+            CountedElsewhere.pledge_id.in_(set(ids)),
+            CountedElsewhere.counted_in_id.in_(visible_pledge_ids(viewer)),
+        )
     )
     return {row.pledge_id: row for row in rows}
 

@@ -111,12 +111,13 @@ async def totals_by_organisation(
 ) -> dict[int, OrganisationTotals]:
     """Totals for many organisations in two statements."""
     wanted = set(ids)
+    usd, amount = counted_usd(viewer), counted_amount(viewer)
     led = await session.execute(
         select(
             Pledge.lead_member_id,
             func.count(Pledge.id),
-            func.coalesce(func.sum(counted_usd()), 0),
-            func.count(Pledge.id).filter(counted_amount().is_not(None), counted_usd().is_(None)),
+            func.coalesce(func.sum(usd), 0),
+            func.count(Pledge.id).filter(amount.is_not(None), usd.is_(None)),
         )
         .where(Pledge.lead_member_id.in_(wanted), pledge_visible(viewer))
         .group_by(Pledge.lead_member_id)

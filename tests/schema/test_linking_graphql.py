@@ -45,13 +45,15 @@ LEADS = """
 """
 
 
-async def _published(sessions: Sessions, scenarios: list[str]) -> None:
+async def _published(sessions: Sessions, scenarios: list[str], *, leave: str = "") -> None:
+    """The scenarios imported and their pledges published, but the one titled ``leave``."""
     for scenario in scenarios:
         await join(sessions, SCENARIOS[scenario])
         for feed in SCENARIOS[scenario]:
             await import_file(sessions, feed)
     async with sessions() as session:
-        for pledge in await session.scalars(select(Pledge).where(Pledge.published_at.is_(None))):
+        drafts = select(Pledge).where(Pledge.published_at.is_(None), Pledge.title != leave)
+        for pledge in await session.scalars(drafts):
             await submit_pledge(session, pledge.id)
             await publish_pledge(session, pledge.id)
         await session.commit()
@@ -119,3 +121,32 @@ async def test_a_hierarchy_and_a_flow_in_the_public_graph(
     # 202,405 (the parent, holding its children's 162,393 and 40,012) and 427,835 (DFID's
     # commitment, which Bond's incoming funds are): each commitment once
     assert total["amountsWithoutUsd"] == [{"amount": "630240.00", "currency": "GBP"}]
+
+
+async def test_a_child_counts_its_own_amount_where_its_parent_is_not_seen(
+    session_factory: Sessions, database_url: str
+) -> None:
+    """The parent stays a draft: the public neither sees it nor counts it, so its children's
+    amounts count where they are, and no reason names a pledge it cannot see."""
+    async with session_factory() as session:
+        await join(session_factory, SCENARIOS["hierarchy"])
+    for feed in SCENARIOS["hierarchy"]:
+        await import_file(session_factory, feed)
+    async with session_factory() as session:
+        parent = await session.scalar(select(Pledge).where(Pledge.amount_minor == 20240500))
+        assert parent is not None
+        title = parent.title
+    await _published(session_factory, [], leave=title)
+    async with graphql(database_url) as client:
+        body = await client.post(QUERY)
+    pledges = _by_amount(body["data"])
+    assert sorted(pledges) == ["162393.00", "40012.00"]
+    for child in pledges.values():
+        assert (child["amountCounted"], child["countedIn"], child["countReason"]) == (
+            True,
+            None,
+            None,
+        )
+        assert child["parent"] is None
+    total = body["data"]["pledgeStats"]["total"]
+    assert total["amountsWithoutUsd"] == [{"amount": "202405.00", "currency": "GBP"}]
