@@ -29,6 +29,7 @@ from hub.imports.linking import (
     group_of,
     hand_lead,
     pledge_of_group,
+    release,
     settle,
     store_linking,
 )
@@ -139,9 +140,19 @@ async def apply_pledge(
     await store_linking(session, kept, pledge_record.linking)
     await co_funded(session, run, kept)
     group = await group_of(session, kept)
-    if group.lead is not kept:
+    grouped = await pledge_of_group(session, group)
+    own = kept.pledge_id if kept.link_role is LinkRole.LEAD else None
+    conflict = group.lead is not kept and own is not None and own != getattr(grouped, "id", None)
+    if group.lead is not kept and not conflict:
         return await _join(session, principal, run, kept, pledge_record, group, new_record)
-    pledge = await _led_pledge(session, principal, kept, await pledge_of_group(session, group))
+    joined = kept.pledge_id if kept.link_role not in (None, LinkRole.LEAD) else None
+    if joined is not None and joined != getattr(grouped, "id", None):  # it leaves that pledge
+        await release(session, principal, kept, joined)
+        kept.pledge_id = kept.link_role = None
+    if conflict:  # it goes on writing its own pledge; ``settle`` asks a person about the two
+        pledge = await _led_pledge(session, principal, kept, await session.get(Pledge, own))
+    else:
+        grouped = pledge = await _led_pledge(session, principal, kept, grouped)
     if pledge is not None:
         await remove_vanished_reports(session, principal, pledge, pledge_record)
     parts: dict[str, dict[str, int]] = json.loads(kept.parts)
@@ -184,7 +195,7 @@ async def apply_pledge(
     )
     kept.gaps = json.dumps(gaps)
     await flush(session)
-    await settle(session, principal, run, group, pledge)
+    await settle(session, principal, run, group, pledge if grouped is None else grouped)
     return applied
 
 

@@ -6,7 +6,7 @@ the *same pledge* form a group, whatever order they arrived in:
 
 | tie | same pledge? |
 |---|---|
-| one activity id in two sources (World Bank ``P…``, IATI ``44000-P…``) | yes: TWIN |
+| one activity id in two sources of one member (``P…``, IATI ``44000-P…``) | yes: TWIN |
 | a commitment naming the receiver-activity-id, incoming money the provider-activity-id | yes (1) |
 | related-activity 5, a third party's report on the same activity | yes: THIRD_PARTY |
 | related-activity 1 and 2, parent and child | no: a hierarchy of distinct pledges (2) |
@@ -14,8 +14,10 @@ the *same pledge* form a group, whatever order they arrived in:
 | related-activity 4, co-funded | no: a CO_FUNDED review item, one per pair |
 
 Of a group's claimed records (those a member reported through its own connector) the lead is
-the first by: not the receiving end of a flow; not named as a third party's report; IATI before
-other sources (the activity carries transactions and results); then source and external id.
+the one no other claimed record is under (a receiver is under its funder, a third party's
+report under the activity it reports on, a World Bank project under its IATI activity, which
+carries transactions and results); should that leave several, or none (two reports naming each
+other), the one leading already, then an IATI activity, then by source and external id.
 The lead record writes the pledge, and its member leads it: when a better lead arrives later
 (the funder after its implementer), the pledge is handed to it, so the outcome is the same in
 any import order. Every other claimed record's member endorses the pledge, ACCEPTED, in the
@@ -28,9 +30,13 @@ a receiver never merges its funders' pledges. Between two members' records a tie
 when the record it puts under the other says so itself (the implementer names the funder's
 activity; the third party's report names the activity it reports on): no member's file takes
 another member's pledge, or its endorsement, by naming it. An unclaimed record joins one
-pledge and ties no further, so it never joins two. (2) A pledge whose ancestor carries a commitment
-is counted in that ancestor: ``counted_elsewhere`` names the topmost one, and totals leave its
-amount out. When a parent carries none, its children are counted.
+pledge and ties no further, so it never joins two.
+
+(2) A pledge whose ancestor carries a commitment is counted in that ancestor:
+``counted_elsewhere`` names every such ancestor, and totals leave its amount out for a viewer
+who sees one of them (a viewer who sees none counts it where it is). When a parent carries
+none, its children are counted. Between two members, a hierarchy holds only when the child's
+record names its parent.
 
 Two pledges that a new link would join are never merged: a LINK_CONFLICT review item names them.
 """
@@ -44,9 +50,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from hub.audit.ledger import record, snapshot
 from hub.auth.principal import Principal
+from hub.authorization import step
 from hub.endorsements.models import EndorsementRole, EndorsementStatus, Role
 from hub.endorsements.service import (
     add_roles,
@@ -54,6 +62,7 @@ from hub.endorsements.service import (
     invite,
     lead_endorsement,
     respond,
+    revoke,
     roles_of,
 )
 from hub.imports.models import (
@@ -70,6 +79,7 @@ from hub.imports.models import (
 )
 from hub.imports.records import Linking
 from hub.integrity import flush
+from hub.lifecycle import Action, Entity
 from hub.money.amounts import money
 from hub.pledges.models import Pledge
 from hub.types import utcnow
@@ -124,6 +134,8 @@ class _Graph:
         self.by_activity: dict[str, list[SourceRecord]] = defaultdict(list)
         self.members: dict[int, int] = {}
         """The member behind each claimed record (its connector's)."""
+        self.named: dict[tuple[LinkRelation, str], list[SourceRecord]] = defaultdict(list)
+        """The records naming each activity, by how."""
 
     async def explore(self, session: AsyncSession, start: SourceRecord) -> None:
         frontier = [start]
@@ -157,6 +169,9 @@ class _Graph:
             select(Connector.id, Connector.member_id).where(Connector.id.in_(claimed))
         )
         by_connector = {connector: member for connector, member in rows}
+        for record_id, links in self.links.items():
+            for link in links:
+                self.named[link.relation, link.activity_id].append(self.records[record_id])
         self.members = {
             r.id: by_connector[r.connector_id]
             for r in self.records.values()
@@ -169,14 +184,17 @@ class _Graph:
             for link in self.links[kept.id]
         )
 
-    def _trusted(self, loser: SourceRecord, winner: SourceRecord, relation: LinkRelation) -> bool:
+    def _trusted(
+        self, loser: SourceRecord, winner: SourceRecord, relation: LinkRelation | None
+    ) -> bool:
         """Whether a tie that puts ``loser``'s record under ``winner``'s holds: always, but
-        between two members, where the loser's own record must say it (``relation``): no
-        member's record takes another member's pledge, or its endorsement, on its own word."""
+        between two members, where the loser's own record must say it (``relation``; twins:
+        never): no member's record takes another member's pledge, or its endorsement, on its
+        own word."""
         one, two = self.members.get(loser.id), self.members.get(winner.id)
         if one is None or two is None or one == two:
             return True
-        return self._names(loser, relation, winner)
+        return relation is not None and self._names(loser, relation, winner)
 
     def _add(self, kept: SourceRecord) -> None:
         self.records[kept.id] = kept
@@ -184,55 +202,55 @@ class _Graph:
             self.by_activity[kept.activity_id].append(kept)
 
     def providers(self, kept: SourceRecord) -> list[SourceRecord]:
-        """The records whose money ``kept`` receives, as either end says it."""
+        """The records whose money ``kept`` receives, as either end says it, that may tie it."""
         found = {
             p.id: p
             for link in self.links[kept.id]
             if link.relation is LinkRelation.PROVIDER
             for p in self.by_activity.get(link.activity_id, [])
         }
-        for other in self.records.values():
-            if kept.activity_id and any(
-                link.relation is LinkRelation.RECEIVER and link.activity_id == kept.activity_id
-                for link in self.links[other.id]
-            ):
-                found[other.id] = other
+        if kept.activity_id:
+            found |= {p.id: p for p in self.naming(LinkRelation.RECEIVER, kept.activity_id)}
         found.pop(kept.id, None)
         trusted = [p for p in found.values() if self._trusted(kept, p, LinkRelation.PROVIDER)]
         return sorted(trusted, key=_order)
 
-    def edges(self) -> dict[int, list[tuple[int, LinkRole, LinkRole]]]:
-        """Each record's neighbours in its pledge, with what each end is to the other: a
-        receiver keeps the first of its providers only."""
-        edges: dict[int, list[tuple[int, LinkRole, LinkRole]]] = defaultdict(list)
+    def naming(self, relation: LinkRelation, activity_id: str) -> list[SourceRecord]:
+        """The records that name ``activity_id`` so."""
+        return self.named.get((relation, activity_id), [])
 
-        def tie(a: SourceRecord, b: SourceRecord, a_is: LinkRole, b_is: LinkRole) -> None:
-            edges[a.id].append((b.id, b_is, a_is))
-            edges[b.id].append((a.id, a_is, b_is))
-
+    def ties(self) -> list[Tie]:
+        """Every tie among the records: twins, a receiver and the first of its providers, a
+        third party's report and the activity it reports on."""
+        ties: list[Tie] = []
         for twins in self.by_activity.values():
-            for twin in twins[1:]:
-                tie(twins[0], twin, LinkRole.TWIN, LinkRole.TWIN)
+            upper = min(twins, key=lambda r: (r.source != IATI, *_order(r)))
+            for twin in twins:
+                if twin is not upper and self._trusted(twin, upper, None):
+                    ties.append(Tie(twin.id, upper.id, LinkRole.TWIN, LinkRole.TWIN))
         for kept in self.records.values():
             providers = self.providers(kept)
             if providers:
-                tie(kept, providers[0], LinkRole.RECEIVER, LinkRole.PROVIDER)
+                ties.append(Tie(kept.id, providers[0].id, LinkRole.RECEIVER, LinkRole.PROVIDER))
             for link in self.links[kept.id]:
-                if link.relation is LinkRelation.THIRD_PARTY:
-                    for other in self.by_activity.get(link.activity_id, []):
-                        if self._trusted(other, kept, LinkRelation.THIRD_PARTY):
-                            tie(kept, other, LinkRole.THIRD_PARTY, LinkRole.THIRD_PARTY)
-        return edges
+                if link.relation is not LinkRelation.THIRD_PARTY:
+                    continue
+                for report in self.by_activity.get(link.activity_id, []):
+                    if report is not kept and self._trusted(report, kept, LinkRelation.THIRD_PARTY):
+                        role = LinkRole.THIRD_PARTY
+                        ties.append(Tie(report.id, kept.id, role, role))
+        return ties
 
-    def third_parties(self) -> set[int]:
-        """Records another names as a third party's report on its activity."""
-        return {
-            other.id
-            for links in self.links.values()
-            for link in links
-            if link.relation is LinkRelation.THIRD_PARTY
-            for other in self.by_activity.get(link.activity_id, [])
-        }
+
+@dataclass(frozen=True, slots=True)
+class Tie:
+    """Two records that are one pledge: ``lower``'s money or report is ``upper``'s, so lower
+    never leads while upper can; each end's role when the other leads."""
+
+    lower: int
+    upper: int
+    lower_is: LinkRole
+    upper_is: LinkRole
 
 
 def _order(kept: SourceRecord) -> tuple[str, str]:
@@ -243,42 +261,63 @@ async def group_of(session: AsyncSession, start: SourceRecord) -> Group:
     """The records that are one pledge with ``start``, and the one that leads it."""
     graph = _Graph()
     await graph.explore(session, start)
-    edges = graph.edges()
+    around: dict[int, list[tuple[int, LinkRole]]] = defaultdict(list)
+    ties = graph.ties()
+    for tie in ties:
+        around[tie.lower].append((tie.upper, tie.upper_is))
+        around[tie.upper].append((tie.lower, tie.lower_is))
     root = start
     if start.state is not SourceState.PLEDGE:  # it joins one pledge, never bridges two
-        claimed = [graph.records[o] for o, _, _ in edges[start.id] if o in graph.members]
+        claimed = [graph.records[o] for o, _ in around[start.id] if o in graph.members]
         root = min(claimed, key=_order) if claimed else start
-    members: dict[int, SourceRecord] = {root.id: root}
-    queue = deque([root.id])
-    while queue:
-        at = queue.popleft()
-        if at != root.id and at not in graph.members:
-            continue  # an unclaimed record ties no further
-        for other, _, _ in edges[at]:
-            if other not in members:
-                members[other] = graph.records[other]
-                queue.append(other)
-    named = graph.third_parties()
-    receiving = {r.id for r in members.values() if graph.providers(r)}
+    members = _reach(graph, around, root)
+    claimed = [r for r in members.values() if r.id in graph.members]
+    under = {t.lower for t in ties if t.lower in members and t.upper in graph.members}
+    tops = [r for r in claimed if r.id not in under] or claimed  # none: each names the other
 
-    def rank(kept: SourceRecord) -> tuple[bool, bool, bool, str, str]:
-        return (kept.id in receiving, kept.id in named, kept.source != IATI, *_order(kept))
+    def rank(kept: SourceRecord) -> tuple[bool, bool, str, str]:
+        return (kept.link_role is not LinkRole.LEAD, kept.source != IATI, *_order(kept))
 
-    claimed = [r for r in members.values() if r.state is SourceState.PLEDGE]
-    lead = min(claimed, key=rank) if claimed else None
+    lead = min(tops, key=rank) if tops else None
     roles: dict[int, LinkRole] = {}
-    reasons: dict[int, str] = {}
     if lead is not None:
         roles[lead.id] = LinkRole.LEAD
         queue = deque([lead.id])
         while queue:
             at = queue.popleft()
-            for other, role, _ in edges[at]:
-                if other not in roles:
+            if at != lead.id and at not in graph.members:
+                continue
+            for other, role in around[at]:
+                if other in members and other not in roles:
                     roles[other] = role
                     queue.append(other)
-        reasons = {key: _reason(role, members[key], lead) for key, role in roles.items()}
+    reasons = {key: _reason(role, members[key], lead) for key, role in roles.items() if lead}
     return Group(sorted(members.values(), key=_order), lead, roles, reasons)
+
+
+def _reach(
+    graph: _Graph, around: dict[int, list[tuple[int, LinkRole]]], root: SourceRecord
+) -> dict[int, SourceRecord]:
+    """The records tied to ``root``, through claimed records only: an unclaimed record ties
+    no further, and joins the pledge of the first claimed record (by source and id) it is tied
+    to, whichever arrived first."""
+
+    def home(unclaimed: int) -> int:
+        claimed = [graph.records[o] for o, _ in around[unclaimed] if o in graph.members]
+        return min(claimed, key=_order).id if claimed else unclaimed
+
+    members: dict[int, SourceRecord] = {root.id: root}
+    queue = deque([root.id])
+    while queue:
+        at = queue.popleft()
+        if at != root.id and at not in graph.members:
+            continue
+        for other, _ in around[at]:
+            if other in members or (other not in graph.members and home(other) != at):
+                continue
+            members[other] = graph.records[other]
+            queue.append(other)
+    return members
 
 
 def _reason(role: LinkRole, kept: SourceRecord, lead: SourceRecord) -> str:
@@ -349,48 +388,98 @@ async def settle(
     session: AsyncSession, principal: Principal, run: SyncRun, group: Group, pledge: Pledge | None
 ) -> None:
     """Point every record of the group at its pledge with its role and reason, endorse the
-    pledge for each other claimed record's member, and count the hierarchy around it."""
-    if pledge is None:
-        for kept in group.records:
-            if kept.link_role is not LinkRole.LEAD:
-                kept.pledge_id = kept.link_role = kept.count_reason = None
-        await flush(session)
-        return
+    pledge for each other claimed record's member, release what a record that left a pledge
+    had endorsed on the link's account, and count the hierarchy around it."""
     others: dict[int, int] = {}
+    leaving: list[tuple[SourceRecord, int]] = []
+    target = pledge.id if pledge is not None else None
     for kept in group.records:
-        if kept.link_role is LinkRole.LEAD and kept.pledge_id not in (None, pledge.id):
-            others[kept.pledge_id or 0] = kept.id
-            continue
-        kept.pledge_id = pledge.id
-        kept.link_role = group.roles.get(kept.id)
-        kept.count_reason = group.reasons.get(kept.id)
+        if kept.pledge_id is not None and kept.pledge_id != target:
+            if kept.link_role is LinkRole.LEAD:  # another pledge it writes: never merged
+                others[kept.pledge_id] = kept.id
+                continue
+            leaving.append((kept, kept.pledge_id))
+        kept.pledge_id = target
+        kept.link_role = group.roles.get(kept.id) if target is not None else None
+        kept.count_reason = group.reasons.get(kept.id) if target is not None else None
     await flush(session)
-    gone = await session.scalars(  # records whose tie to the pledge their sources dropped
-        select(SourceRecord).where(
-            SourceRecord.pledge_id == pledge.id,
-            SourceRecord.id.not_in([kept.id for kept in group.records]),
-            SourceRecord.link_role != LinkRole.LEAD,
+    if pledge is not None:
+        gone = await session.scalars(  # records whose tie to the pledge their sources dropped
+            select(SourceRecord).where(
+                SourceRecord.pledge_id == pledge.id,
+                SourceRecord.id.not_in([kept.id for kept in group.records]),
+                SourceRecord.link_role != LinkRole.LEAD,
+            )
         )
-    )
-    for kept in gone:
-        kept.pledge_id = kept.link_role = kept.count_reason = None
-    await flush(session)
+        for kept in gone:
+            leaving.append((kept, pledge.id))
+            kept.pledge_id = kept.link_role = kept.count_reason = None
+        await flush(session)
+    for kept, left in leaving:
+        await release(session, principal, kept, left)
+    if pledge is None:
+        return
     joined = [
         r for r in group.records if r.state is SourceState.PLEDGE and r.pledge_id == pledge.id
     ]
-    rows = await session.execute(
-        select(Connector.id, Connector.member_id).where(
-            Connector.id.in_({r.connector_id for r in joined})
-        )
-    )
-    members = {connector: member for connector, member in rows}
+    members = await _members(session, joined)
     for kept in joined:
         member = members[kept.connector_id]
         if member != pledge.lead_member_id:
             await _endorse(session, principal, pledge, member, _own_roles(kept))
+            _mark(kept, pledge.id)
     for other in sorted(others):
         await _conflict(session, run, pledge, other, group)
     await recount(session, [pledge.id])
+
+
+async def _members(session: AsyncSession, records: Sequence[SourceRecord]) -> dict[int, int]:
+    """The member each record's connector acts for, by connector."""
+    rows = await session.execute(
+        select(Connector.id, Connector.member_id).where(
+            Connector.id.in_({r.connector_id for r in records})
+        )
+    )
+    return {connector: member for connector, member in rows}
+
+
+def _mark(kept: SourceRecord, pledge_id: int | None) -> None:
+    """Remember (``None``: forget) the pledge a record's member endorses on the link's account."""
+    parts = json.loads(kept.parts)
+    if pledge_id is None:
+        parts.pop("endorsed", None)
+    else:
+        parts["endorsed"] = pledge_id
+    kept.parts = json.dumps(parts, sort_keys=True)
+
+
+async def release(
+    session: AsyncSession, principal: Principal, kept: SourceRecord, left: int
+) -> None:
+    """A claimed record left a pledge its member endorsed on the link's account: the
+    endorsement goes back to INVITED when the pledge's lead record still names the member,
+    else it is revoked. An answer the member gave itself stands."""
+    if json.loads(kept.parts).get("endorsed") != left:
+        return
+    _mark(kept, None)
+    member = (await _members(session, [kept]))[kept.connector_id]
+    held = await endorsement_of(session, left, member)
+    if held is None or held.status is not EndorsementStatus.ACCEPTED:
+        return
+    lead = await session.scalar(
+        select(SourceRecord).where(
+            SourceRecord.pledge_id == left, SourceRecord.link_role == LinkRole.LEAD
+        )
+    )
+    named = lead is not None and member in json.loads(lead.parts).get("endorsers", {}).values()
+    before = snapshot(held)
+    if named:
+        step(Entity.ENDORSEMENT, Action.RESET, held.status)
+        held.status, held.invited_at, held.accepted_at = EndorsementStatus.INVITED, utcnow(), None
+        await flush(session)
+    else:
+        await revoke(session, held.id)
+    await record(session, principal, "endorsement.unlink", held, before)
 
 
 def _own_roles(kept: SourceRecord) -> tuple[Role, ...]:
@@ -419,7 +508,14 @@ async def _endorse(
         )  # fmt: skip
         await record(session, principal, "endorsement.link", made)
         held = made
-    if held.status in (EndorsementStatus.DECLINED, EndorsementStatus.REVOKED):
+    if held.status is EndorsementStatus.REVOKED:  # an earlier link's release, or a withdrawal
+        before = snapshot(held)
+        held = await invite(
+            session, pledge.id, member_id, sorted(roles or {Role.ENDORSER}),
+            invited_by_id=pledge.lead_member_id,
+        )  # fmt: skip
+        await record(session, principal, "endorsement.link", held, before)
+    if held.status is EndorsementStatus.DECLINED:  # its own answer stands
         return
     before = snapshot(held)
     added = await add_roles(session, pledge.id, member_id, sorted(roles))
@@ -498,89 +594,113 @@ async def co_funded(session: AsyncSession, run: SyncRun, kept: SourceRecord) -> 
 
 
 async def hierarchy(
-    session: AsyncSession, pledge_ids: Iterable[int], up: bool
+    session: AsyncSession, pledge_ids: Iterable[int], *, up: bool
 ) -> dict[int, set[int]]:
-    """Each pledge's parents (``up``) or children, as either end's records say it, in two
-    statements for any number of pledges."""
+    """Each pledge's parents (``up``) or children, in two statements for any number of
+    pledges. A tie holds when a claimed record of the child names its parent, or a claimed
+    record of the parent names its child and one member leads both: no member's file takes
+    another's amount out of the totals by calling it a child."""
     ids = list(pledge_ids)
-    mine = select(SourceRecord.id, SourceRecord.pledge_id, SourceRecord.activity_id).where(
-        SourceRecord.pledge_id.in_(ids)
+    sayer, named = aliased(SourceRecord), aliased(SourceRecord)
+    sayer_pledge, named_pledge = aliased(Pledge), aliased(Pledge)
+    columns = (
+        sayer.pledge_id, SourceLink.relation, named.pledge_id,
+        sayer_pledge.lead_member_id == named_pledge.lead_member_id,
+    )  # fmt: skip
+    base = (
+        select(*columns)
+        .join(SourceLink, SourceLink.record_id == sayer.id)
+        .join(named, named.activity_id == SourceLink.activity_id)
+        .join(sayer_pledge, sayer_pledge.id == sayer.pledge_id)
+        .join(named_pledge, named_pledge.id == named.pledge_id)
+        .where(
+            SourceLink.relation.in_(HIERARCHY),
+            sayer.state == SourceState.PLEDGE,
+            named.state == SourceState.PLEDGE,
+            sayer.pledge_id != named.pledge_id,
+        )
     )
-    rows = list(await session.execute(mine))
-    if not rows:
-        return {}
-    pledge_by_record: dict[int, int] = {row[0]: row[1] for row in rows if row[1] is not None}
-    activities: dict[str, int] = {row[2]: row[1] for row in rows if row[2] and row[1]}
-    toward, back = (LinkRelation.PARENT, LinkRelation.CHILD)[:: 1 if up else -1]
     found: dict[int, set[int]] = defaultdict(set)
-    said = await session.execute(
-        select(SourceLink.record_id, SourceRecord.pledge_id)
-        .join(SourceRecord, SourceRecord.activity_id == SourceLink.activity_id)
-        .where(
-            SourceLink.record_id.in_(pledge_by_record),
-            SourceLink.relation == toward,
-            SourceRecord.pledge_id.is_not(None),
-        )
-    )
-    for record_id, other in said:
-        if other is not None:
-            found[pledge_by_record[record_id]].add(other)
-    told = await session.execute(
-        select(SourceLink.activity_id, SourceRecord.pledge_id)
-        .join(SourceRecord, SourceRecord.id == SourceLink.record_id)
-        .where(
-            SourceLink.activity_id.in_(activities),
-            SourceLink.relation == back,
-            SourceRecord.pledge_id.is_not(None),
-        )
-    )
-    for activity_id, other in told:
-        if other is not None:
-            found[activities[activity_id]].add(other)
-    return {key: value - {key} for key, value in found.items()}
+    wanted = set(ids)
+    for side in (sayer, named):
+        for said_by, relation, about, same_lead in await session.execute(
+            base.where(side.pledge_id.in_(wanted))
+        ):
+            if said_by is None or about is None:  # joined on both pledges: never
+                continue
+            by_child = relation is LinkRelation.PARENT
+            parent, child = (about, said_by) if by_child else (said_by, about)
+            if not (by_child or same_lead):
+                continue
+            key, other = (child, parent) if up else (parent, child)
+            if key in wanted:
+                found[key].add(other)
+    return found
 
 
 async def recount(session: AsyncSession, pledge_ids: Sequence[int]) -> None:
-    """Whether each pledge around ``pledge_ids`` in their hierarchies counts its own amount: not
-    when an ancestor carries one (the topmost such ancestor holds it)."""
+    """Which ancestors hold the amount of each pledge around ``pledge_ids`` (their
+    descendants, and whatever was counted in them before: a link may have gone)."""
     around: set[int] = set(pledge_ids)
     layer = set(pledge_ids)
     for _ in range(MAX_DEPTH):  # every descendant's count may hang on these pledges
+        before = await session.scalars(
+            select(CountedElsewhere.pledge_id).where(CountedElsewhere.counted_in_id.in_(layer))
+        )
         below = await hierarchy(session, layer, up=False)
-        layer = {child for children in below.values() for child in children} - around
+        layer = ({c for children in below.values() for c in children} | set(before)) - around
         if not layer:
             break
         around |= layer
     for pledge_id in sorted(around):
-        holder = await _topmost_with_amount(session, pledge_id)
-        held = await session.get(CountedElsewhere, pledge_id)
-        if holder is None:
-            if held is not None:
-                await session.delete(held)
-            continue
-        reason = "an ancestor pledge's commitment holds it (countedIn): counted there"
-        if held is None:
-            session.add(CountedElsewhere(pledge_id=pledge_id, counted_in_id=holder, reason=reason))
-        else:
-            held.counted_in_id, held.reason = holder, reason
+        holders = await _holders(session, pledge_id)
+        await session.execute(
+            delete(CountedElsewhere).where(CountedElsewhere.pledge_id == pledge_id)
+        )
+        session.add_all(
+            CountedElsewhere(
+                pledge_id=pledge_id, counted_in_id=holder, depth=depth,
+                reason="an ancestor pledge's commitment holds it (countedIn): counted there",
+            )
+            for holder, depth in sorted(holders.items())
+        )  # fmt: skip
     await flush(session)
 
 
-async def _topmost_with_amount(session: AsyncSession, pledge_id: int) -> int | None:
-    """The furthest ancestor of the pledge that carries an amount, if any."""
-    seen = {pledge_id}
+async def _ancestors(session: AsyncSession, pledge_id: int) -> dict[int, int]:
+    """Every ancestor of the pledge with its distance (the pledge itself among them when the
+    hierarchy loops back to it)."""
+    found: dict[int, int] = {}
     layer = {pledge_id}
-    holder = None
-    for _ in range(MAX_DEPTH):
+    for depth in range(1, MAX_DEPTH + 1):
         above = await hierarchy(session, layer, up=True)
-        layer = {parent for parents in above.values() for parent in parents} - seen
+        layer = {parent for parents in above.values() for parent in parents} - found.keys()
         if not layer:
             break
-        seen |= layer
-        amounts = await session.execute(
-            select(Pledge.id).where(Pledge.id.in_(layer), Pledge.amount_minor.is_not(None))
+        found |= dict.fromkeys(layer, depth)
+    return found
+
+
+async def _holders(session: AsyncSession, pledge_id: int) -> dict[int, int]:
+    """The ancestors that carry an amount, by distance: each holds this pledge's amount for
+    whoever sees it. In a loop (someone's data names a child its parent), a pledge is held
+    only by loop members whose lead record comes first, so one of the loop counts."""
+    ancestors = await _ancestors(session, pledge_id)
+    carrying = set(
+        await session.scalars(
+            select(Pledge.id).where(Pledge.id.in_(ancestors), Pledge.amount_minor.is_not(None))
         )
-        carrying = sorted(amounts.scalars())
-        if carrying:
-            holder = carrying[0]
-    return holder
+    )
+    if pledge_id in ancestors:
+        leads = await session.execute(
+            select(SourceRecord.pledge_id, SourceRecord.source, SourceRecord.external_id).where(
+                SourceRecord.pledge_id.in_(ancestors), SourceRecord.link_role == LinkRole.LEAD
+            )
+        )
+        keys = {pledge: f"{source} {external_id}" for pledge, source, external_id in leads}
+        mine = keys.get(pledge_id, "")
+        for other in sorted(carrying):
+            if keys.get(other, "") > mine and pledge_id in await _ancestors(session, other):
+                carrying.discard(other)
+    carrying.discard(pledge_id)
+    return {holder: ancestors[holder] for holder in carrying}

@@ -285,16 +285,20 @@ class SourceLink(Base):
 
 
 class CountedElsewhere(Base):
-    """A pledge whose commitment is part of another's, so totals leave its amount out: a child
-    whose parent (or an ancestor) carries the commitments. Kept apart from ``pledges`` so that
-    linking never moves a pledge's version under its lead."""
+    """An ancestor whose commitment holds a pledge's amount (one row per carrying ancestor), so
+    totals leave the amount out for whoever sees that ancestor. Kept apart from ``pledges`` so
+    that linking never moves a pledge's version under its lead."""
 
     __tablename__ = "counted_elsewhere"
 
     pledge_id: Mapped[int] = mapped_column(
         ForeignKey("pledges.id", ondelete="CASCADE"), primary_key=True
     )
-    counted_in_id: Mapped[int] = mapped_column(ForeignKey("pledges.id", ondelete="CASCADE"))
+    counted_in_id: Mapped[int] = mapped_column(
+        ForeignKey("pledges.id", ondelete="CASCADE"), primary_key=True
+    )
+    depth: Mapped[int] = mapped_column(Integer)
+    """How many levels up the ancestor is: the topmost one a viewer sees holds the amount."""
     reason: Mapped[str] = mapped_column(String(300))
 
 

@@ -177,15 +177,18 @@ async def linked_by_pledge(
 async def counted_elsewhere_by_pledge(
     session: AsyncSession, viewer: Viewer, ids: Iterable[int]
 ) -> dict[int, CountedElsewhere]:
-    """For each pledge whose amount an ancestor the viewer sees holds, which one and why, in
-    one statement (an ancestor it cannot see counts nothing for it: the amount counts here)."""
+    """For each pledge whose amount an ancestor the viewer sees holds, the topmost such one and
+    why, in one statement (an ancestor it cannot see counts nothing for it: the amount counts
+    where it is)."""
     rows = await session.scalars(
-        select(CountedElsewhere).where(
+        select(CountedElsewhere)
+        .where(
             CountedElsewhere.pledge_id.in_(set(ids)),
             CountedElsewhere.counted_in_id.in_(visible_pledge_ids(viewer)),
         )
+        .order_by(CountedElsewhere.depth)
     )
-    return {row.pledge_id: row for row in rows}
+    return {row.pledge_id: row for row in rows}  # the topmost one seen
 
 
 async def parents_by_pledge(session: AsyncSession, ids: Iterable[int]) -> dict[int, list[int]]:

@@ -73,6 +73,7 @@ def upgrade() -> None:
         "counted_elsewhere",
         sa.Column("pledge_id", sa.Integer(), nullable=False),
         sa.Column("counted_in_id", sa.Integer(), nullable=False),
+        sa.Column("depth", sa.Integer(), nullable=False),
         sa.Column("reason", sa.String(length=300), nullable=False),
         sa.ForeignKeyConstraint(
             ["pledge_id"],
@@ -86,7 +87,7 @@ def upgrade() -> None:
             name=op.f("fk_counted_elsewhere_counted_in_id_pledges"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("pledge_id", name=op.f("pk_counted_elsewhere")),
+        sa.PrimaryKeyConstraint("pledge_id", "counted_in_id", name=op.f("pk_counted_elsewhere")),
     )
 
 
