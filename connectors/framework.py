@@ -33,6 +33,7 @@ from hub.audit.ledger import Trail, trail
 from hub.errors import HubError
 from hub.imports.apply import Applied, apply_pledge, keep_unclaimed
 from hub.imports.connectors import ConnectorConfig, principal_for
+from hub.imports.linking import count_pending
 from hub.imports.models import Connector, DeadLetter, LetterStatus, SyncRun
 from hub.imports.records import NO_LINKS, Linking, PledgeRecord
 from hub.imports.runs import (
@@ -256,6 +257,7 @@ class _Taking:
         await self._commit()
 
     async def _commit(self, checkpoint: Checkpoint | None = None) -> None:
+        await count_pending(self.session)
         self.session.add(self.run)
         advance(self.run, self.last, self.counts, self.traffic)
         if checkpoint is not None:

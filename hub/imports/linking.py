@@ -48,7 +48,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -88,6 +88,8 @@ SAME_PLEDGE = (LinkRelation.PROVIDER, LinkRelation.RECEIVER, LinkRelation.THIRD_
 HIERARCHY = (LinkRelation.PARENT, LinkRelation.CHILD)
 IATI = "iati"
 MAX_DEPTH = 20  # a hierarchy deeper than this is a cycle in someone's data
+PENDING = "hub.imports.linking.pending"
+"""The session's pledges whose hierarchy is to be counted before its commit."""
 
 
 async def store_linking(session: AsyncSession, kept: SourceRecord, linking: Linking) -> None:
@@ -430,7 +432,21 @@ async def settle(
             _mark(kept, pledge.id)
     for other in sorted(others):
         await _conflict(session, run, pledge, other, group)
-    await recount(session, [pledge.id])
+    count_later(session, pledge.id)
+
+
+def count_later(session: AsyncSession, pledge_id: int) -> None:
+    """Count the pledge's hierarchy again before the batch commits (``count_pending``): once
+    for a batch's pledges, not once a record."""
+    session.info.setdefault(PENDING, set()).add(pledge_id)
+
+
+async def count_pending(session: AsyncSession) -> None:
+    """Count the hierarchies of the pledges written since the last commit (a pledge a
+    savepoint undid has no links left to count: it counts nothing)."""
+    pending: set[int] = session.info.pop(PENDING, set())
+    if pending:
+        await recount(session, sorted(pending))
 
 
 async def _members(session: AsyncSession, records: Sequence[SourceRecord]) -> dict[int, int]:
@@ -640,7 +656,10 @@ async def hierarchy(
 
 async def recount(session: AsyncSession, pledge_ids: Sequence[int]) -> None:
     """Which ancestors hold the amount of each pledge around ``pledge_ids`` (their
-    descendants, and whatever was counted in them before: a link may have gone)."""
+    descendants, and whatever was counted in them before: a link may have gone), in a few
+    statements per level of the hierarchy, whatever the number of pledges."""
+    if not await _in_a_hierarchy(session, pledge_ids):
+        return
     around: set[int] = set(pledge_ids)
     layer = set(pledge_ids)
     for _ in range(MAX_DEPTH):  # every descendant's count may hang on these pledges
@@ -652,55 +671,81 @@ async def recount(session: AsyncSession, pledge_ids: Sequence[int]) -> None:
         if not layer:
             break
         around |= layer
-    for pledge_id in sorted(around):
-        holders = await _holders(session, pledge_id)
-        await session.execute(
-            delete(CountedElsewhere).where(CountedElsewhere.pledge_id == pledge_id)
+    parents: dict[int, set[int]] = {}
+    layer = set(around)
+    for _ in range(MAX_DEPTH):
+        above = await hierarchy(session, layer, up=True)
+        parents |= {pledge: above.get(pledge, set()) for pledge in layer}
+        layer = {parent for found in above.values() for parent in found} - parents.keys()
+        if not layer:
+            break
+    ancestors = {pledge: _up(parents, pledge) for pledge in around}
+    everyone = {a for found in ancestors.values() for a in found}
+    carrying = set(
+        await session.scalars(
+            select(Pledge.id).where(Pledge.id.in_(everyone), Pledge.amount_minor.is_not(None))
         )
-        session.add_all(
-            CountedElsewhere(
-                pledge_id=pledge_id, counted_in_id=holder, depth=depth,
-                reason="an ancestor pledge's commitment holds it (countedIn): counted there",
-            )
-            for holder, depth in sorted(holders.items())
-        )  # fmt: skip
+    )
+    looped = {pledge for pledge, found in ancestors.items() if pledge in found}
+    keys = await _lead_keys(session, everyone | around) if looped else {}
+    await session.execute(delete(CountedElsewhere).where(CountedElsewhere.pledge_id.in_(around)))
+    for pledge in sorted(around):
+        for holder, depth in sorted(ancestors[pledge].items()):
+            if holder == pledge or holder not in carrying:
+                continue
+            later = pledge in looped and keys.get(holder, "") > keys.get(pledge, "")
+            if later and pledge in _up(parents, holder):  # in its loop: the first by key counts
+                continue
+            session.add(
+                CountedElsewhere(
+                    pledge_id=pledge, counted_in_id=holder, depth=depth,
+                    reason="an ancestor pledge's commitment holds it (countedIn): counted there",
+                )
+            )  # fmt: skip
     await flush(session)
 
 
-async def _ancestors(session: AsyncSession, pledge_id: int) -> dict[int, int]:
+def _up(parents: dict[int, set[int]], pledge: int) -> dict[int, int]:
     """Every ancestor of the pledge with its distance (the pledge itself among them when the
     hierarchy loops back to it)."""
     found: dict[int, int] = {}
-    layer = {pledge_id}
+    layer = {pledge}
     for depth in range(1, MAX_DEPTH + 1):
-        above = await hierarchy(session, layer, up=True)
-        layer = {parent for parents in above.values() for parent in parents} - found.keys()
+        layer = {p for child in layer for p in parents.get(child, ())} - found.keys()
         if not layer:
             break
         found |= dict.fromkeys(layer, depth)
     return found
 
 
-async def _holders(session: AsyncSession, pledge_id: int) -> dict[int, int]:
-    """The ancestors that carry an amount, by distance: each holds this pledge's amount for
-    whoever sees it. In a loop (someone's data names a child its parent), a pledge is held
-    only by loop members whose lead record comes first, so one of the loop counts."""
-    ancestors = await _ancestors(session, pledge_id)
-    carrying = set(
-        await session.scalars(
-            select(Pledge.id).where(Pledge.id.in_(ancestors), Pledge.amount_minor.is_not(None))
+async def _lead_keys(session: AsyncSession, pledge_ids: set[int]) -> dict[int, str]:
+    """Each pledge's lead record as ``source external_id``: an order no import changes."""
+    leads = await session.execute(
+        select(SourceRecord.pledge_id, SourceRecord.source, SourceRecord.external_id).where(
+            SourceRecord.pledge_id.in_(pledge_ids), SourceRecord.link_role == LinkRole.LEAD
         )
     )
-    if pledge_id in ancestors:
-        leads = await session.execute(
-            select(SourceRecord.pledge_id, SourceRecord.source, SourceRecord.external_id).where(
-                SourceRecord.pledge_id.in_(ancestors), SourceRecord.link_role == LinkRole.LEAD
+    return {pledge: f"{source} {external_id}" for pledge, source, external_id in leads if pledge}
+
+
+async def _in_a_hierarchy(session: AsyncSession, pledge_ids: Sequence[int]) -> bool:
+    """Whether any of the pledges has a parent or child link, either way, or a count to
+    undo: most have none, and one statement says so."""
+    records = select(SourceRecord.id).where(SourceRecord.pledge_id.in_(pledge_ids))
+    activities = select(SourceRecord.activity_id).where(SourceRecord.pledge_id.in_(pledge_ids))
+    hierarchy = SourceLink.relation.in_(HIERARCHY)
+    found = await session.scalar(
+        select(
+            or_(
+                exists().where(hierarchy, SourceLink.record_id.in_(records)),
+                exists().where(hierarchy, SourceLink.activity_id.in_(activities)),
+                exists().where(
+                    or_(
+                        CountedElsewhere.pledge_id.in_(pledge_ids),
+                        CountedElsewhere.counted_in_id.in_(pledge_ids),
+                    )
+                ),
             )
         )
-        keys = {pledge: f"{source} {external_id}" for pledge, source, external_id in leads}
-        mine = keys.get(pledge_id, "")
-        for other in sorted(carrying):
-            if keys.get(other, "") > mine and pledge_id in await _ancestors(session, other):
-                carrying.discard(other)
-    carrying.discard(pledge_id)
-    return {holder: ancestors[holder] for holder in carrying}
+    )
+    return bool(found)
