@@ -105,6 +105,10 @@ def migrate() -> None:
     click.echo(f"{shown_url(url)} is migrated to the latest revision")
 
 
+SHUTDOWN_GRACE_SECONDS = 10
+"""How long a stopping server waits for open requests and sockets (a subscription) to end."""
+
+
 class _Server(uvicorn.Server):
     """Says where it serves once it really does, not before it tried to bind."""
 
@@ -131,6 +135,7 @@ def serve() -> None:
         port=settings.port,
         log_config=None,
         proxy_headers=False,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )
     _Server(config).run()
 
