@@ -22,9 +22,9 @@ def test_the_harness_measures_the_hub_and_the_floor_on_the_same_answers(tmp_path
             "--rounds",
             "1",
             "--duration",
-            "1",
+            "3",  # a tiny listing takes the hub 0.1 s alone, several times that in a busy suite
             "--concurrency",
-            "4",
+            "2",
             "--servers",
             "hub,floor",
             "--writers",
