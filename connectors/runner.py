@@ -198,7 +198,9 @@ async def work(
     stopped, runs under way finish (a run stopped anyway resumes: its pages are committed as
     they go)."""
     running: dict[str, asyncio.Task[None]] = {}
+    finished: dict[str, float] = {}
     slots = asyncio.Semaphore(limit)
+    clock = asyncio.get_running_loop().time
 
     async def one(name: str) -> None:
         try:
@@ -212,15 +214,18 @@ async def work(
             log.exception("connector run crashed", connector=name)
         finally:
             running.pop(name, None)
+            finished[name] = clock()
 
     while not stop.is_set():
+        looked = clock()
         try:
             due = await due_connectors(sessions)
         except (OSError, DBAPIError) as away:  # the database, for a while: look again later
             log.warning("worker cannot read the schedule", error=str(away))
             due = []
         for name in due:
-            if name not in running:
+            # A run that ended while the schedule was read may be due only in that stale read.
+            if name not in running and finished.get(name, looked) <= looked:
                 running[name] = asyncio.create_task(one(name))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), tick)
