@@ -31,7 +31,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _binaries() -> Path:
+def binaries() -> Path:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not found:
         raise RuntimeError("no PostgreSQL server binaries under /usr/lib/postgresql/*/bin")
@@ -45,7 +45,7 @@ def _as_owner(command: list[str]) -> list[str]:
 @contextlib.contextmanager
 def own_cluster(max_connections: int = 200) -> Iterator[str]:
     """Start a cluster; yields the URL of its (empty) ``postgres`` maintenance database."""
-    binaries = _binaries()
+    programs = binaries()
     directory = Path(tempfile.mkdtemp(prefix="p2c-bench-pg-"))
     data = directory / "data"
     if os.geteuid() == 0:
@@ -58,7 +58,7 @@ def own_cluster(max_connections: int = 200) -> Iterator[str]:
         f"-c full_page_writes=off -c shared_buffers=512MB"
     )
     subprocess.run(
-        _as_owner([str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]),
+        _as_owner([str(programs / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]),
         check=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -67,7 +67,7 @@ def own_cluster(max_connections: int = 200) -> Iterator[str]:
     subprocess.run(
         _as_owner(
             [
-                str(binaries / "pg_ctl"),
+                str(programs / "pg_ctl"),
                 "-D",
                 str(data),
                 "-l",
@@ -86,7 +86,7 @@ def own_cluster(max_connections: int = 200) -> Iterator[str]:
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
         subprocess.run(
-            _as_owner([str(binaries / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
+            _as_owner([str(programs / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
             check=False,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -2,7 +2,8 @@
 the same data and the same requests (``make bench``; documented in docs/performance.md).
 
 1. A PostgreSQL cluster of its own, with pg_stat_statements (``--database-url`` takes an
-   existing server instead; statements are then counted only where it preloads them).
+   existing server instead: it makes its database and the p2c_bench_* roles there, and
+   counts statements only where the server preloads pg_stat_statements).
 2. A coalition generated at ``--scale`` (bench/generate.py), PostGraphile's functions
    (bench/postgraphile/functions.sql) loaded beside it.
 3. Every server started (cold start timed), and checked to give the same normalised answers
@@ -338,7 +339,7 @@ def _machine() -> dict[str, Any]:
     )
     memory = Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
     postgres = subprocess.run(
-        [str(cluster._binaries() / "postgres"), "--version"], capture_output=True, text=True
+        [str(cluster.binaries() / "postgres"), "--version"], capture_output=True, text=True
     ).stdout.strip()
     return {
         "cpus": cpus,
