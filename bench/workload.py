@@ -125,7 +125,8 @@ def _cursor(kind: str, position: int) -> str:
     return base64.urlsafe_b64encode(f"{kind}:{position}".encode()).decode()
 
 
-def _global_id(kind: str, number: int) -> str:
+def global_id(kind: str, number: int) -> str:
+    """The hub's global id of ``kind`` number ``number`` (base64 of ``Kind:number``)."""
     return base64.b64encode(f"{kind}:{number}".encode()).decode()
 
 
@@ -159,7 +160,7 @@ def detail(pledge: int) -> Request:
         {
             "operationName": "Detail",
             "query": HUB_DETAIL,
-            "variables": {"id": _global_id("Pledge", pledge)},
+            "variables": {"id": global_id("Pledge", pledge)},
         },
         {"operationName": "Detail", "query": PG_DETAIL, "variables": {"id": pledge}},
     )

@@ -9,7 +9,6 @@ leads and has published.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import subprocess
@@ -20,6 +19,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+from workload import global_id
 
 ROOT = Path(__file__).resolve().parent.parent
 HUB = str(ROOT / ".venv" / "bin" / "p2c-hub")
@@ -52,10 +52,6 @@ DRAFT = {
         }
     ],
 }
-
-
-def _global_id(kind: str, number: int) -> str:
-    return base64.b64encode(f"{kind}:{number}".encode()).decode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,14 +187,14 @@ async def bodies(url: str, tokens: dict[int, str], per_kind: int) -> list[str]:
                 {
                     "query": INVITE,
                     "variables": {
-                        "pledge": _global_id("Pledge", pledge),
-                        "organisation": _global_id("Organisation", organisation),
+                        "pledge": global_id("Pledge", pledge),
+                        "organisation": global_id("Organisation", organisation),
                     },
                 },
                 {
                     "query": REPORT,
                     "variables": {
-                        "pledge": _global_id("Pledge", reported),
+                        "pledge": global_id("Pledge", reported),
                         "input": {
                             "periodStart": f"2026-{month:02d}-01",
                             "periodEnd": f"2026-{month:02d}-28",
