@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import String, select, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.db import Base, is_sqlite
+from hub.db import Base, engine_of, is_sqlite
 from hub.sqlstats import not_counted
 from hub.types import UTCDateTime
 
@@ -96,37 +96,37 @@ class PostgresBudget:
             return await self._spend(caller, max(cost, 0), now)
 
     async def _spend(self, caller: str, cost: int, now: datetime) -> BudgetState:
+        """Outside a transaction: the upsert is atomic on its own, and the row every
+        anonymous request from one address shares stays locked for that one statement only."""
         start, end = window_of(now)
-        async with self._session_factory() as session:
+        async with engine_of(self._session_factory).connect() as connection:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
             spent_now = None
             if cost <= self.limit:
-                row = await session.execute(
+                row = await connection.execute(
                     UPSERT, {"caller": caller, "start": start, "cost": cost, "limit": self.limit}
                 )
                 spent_now = row.scalar()
             if spent_now == cost:
                 # the caller's first spend in this hour: its older windows are done with
-                await session.execute(
+                await connection.execute(
                     text("DELETE FROM cost_budget_windows WHERE caller = :c AND window_start < :s"),
                     {"c": caller, "s": start},
                 )
             spent = (
-                int(spent_now)
-                if spent_now is not None
-                else await self._spent(session, caller, start)
+                int(spent_now) if spent_now is not None else await _spent(connection, caller, start)
             )
-            await session.commit()
         remaining = max(0, self.limit - spent)
         return BudgetState(spent_now is not None, self.limit, remaining, end)
 
-    @staticmethod
-    async def _spent(session: AsyncSession, caller: str, start: datetime) -> int:
-        spent = await session.scalar(
-            select(CostBudgetWindow.spent).where(
-                CostBudgetWindow.caller == caller, CostBudgetWindow.window_start == start
-            )
+
+async def _spent(connection: AsyncConnection, caller: str, start: datetime) -> int:
+    spent = await connection.scalar(
+        select(CostBudgetWindow.spent).where(
+            CostBudgetWindow.caller == caller, CostBudgetWindow.window_start == start
         )
-        return int(spent or 0)
+    )
+    return int(spent or 0)
 
 
 def budget_for(

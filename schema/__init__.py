@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -49,7 +49,7 @@ from schema.subscriptions import Subscription
 from schema.viewer import ViewerQueries
 from schema.writes import MutationTransaction
 
-__all__ = ["SchemaOptions", "build_schema"]
+__all__ = ["SchemaOptions", "build_schema", "validation_rules"]
 
 
 @strawberry.type(
@@ -119,22 +119,33 @@ class SchemaOptions:
     tracing: bool = False
     query_store: QueryStore = field(default_factory=QueryStore)
 
+    def limits(self) -> LimitSettings:
+        """The operation limits these options set."""
+        return LimitSettings(self.max_cost, self.budget, self.max_root_fields, self.client_budget)
+
+
+def validation_rules(options: SchemaOptions) -> list[type[ASTValidationRule]]:
+    """The operation limits checked with validation: depth, aliases and root fields. Made
+    once, so that Strawberry's ValidationCache, whose key holds the rules, can hit."""
+    return [
+        *QueryDepthLimiter(max_depth=options.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=options.max_aliases).validation_rules,
+        root_field_rule(options.max_root_fields),
+    ]
+
 
 def build_schema(options: SchemaOptions | None = None) -> HubSchema:
     """The hub's schema with its error policy, operation limits and document caches; with
     ``debug``, responses also carry the SQL statement count and database time."""
     options = options or SchemaOptions()
-    limits = LimitSettings(
-        options.max_cost, options.budget, options.max_root_fields, options.client_budget
-    )
+    limits = options.limits()
+    rules = validation_rules(options)
     extensions: list[Any] = [
         error_policy(suggestions=options.field_suggestions),
         RefuseUnauthenticated,
         persisted_queries(options.query_store),
         lambda: MaxTokensLimiter(max_token_count=options.max_tokens),
-        lambda: QueryDepthLimiter(max_depth=options.max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=options.max_aliases),
-        lambda: AddValidationRules([root_field_rule(options.max_root_fields)]),
+        lambda: AddValidationRules(rules),
         lambda: ParseOnce(maxsize=256),
         lambda: ValidationCache(maxsize=256),
     ]

@@ -32,7 +32,7 @@ from strawberry.types.graphql import OperationType
 from hub.budget import CostBudget
 from hub.types import utcnow
 from schema.context import Info
-from schema.cost import MAX_LIST, CostError, operation_cost
+from schema.cost import MAX_LIST, Cost, CostError, operation_cost
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +44,8 @@ class LimitSettings:
     max_root_fields: int = 10
     client_budget: CostBudget | None = None
 
-    def budget_of(self, context: Any) -> CostBudget | None:
+    def budget_of(self, principal: Any) -> CostBudget | None:
         """The anonymous callers' budget, or the clients' for a request with a token."""
-        principal = getattr(context, "principal", None)
         if principal is not None and not principal.anonymous:
             return self.client_budget
         return self.budget
@@ -107,6 +106,39 @@ def _refusal(message: str, extensions: dict[str, Any]) -> ExecutionResult:
     return ExecutionResult(data=None, errors=[GraphQLError(message, extensions=extensions)])
 
 
+async def charge(
+    settings: LimitSettings, principal: Any, caller: str, costed: Cost
+) -> ExecutionResult | RateLimitState | None:
+    """Refuse an operation over the limits, else charge the caller's budget: the refusal,
+    where the budget stands once charged, or None for a deployment without a budget."""
+    cost = costed.total
+    if costed.oversized:
+        return _refusal(costed.oversized[0], {"code": "TOO_MANY_IDS", "limit": MAX_LIST})
+    if cost > settings.max_cost:
+        return _refusal(
+            f"the operation costs {cost}; the limit is {settings.max_cost}",
+            {"code": "COST_LIMIT_EXCEEDED", "cost": cost, "limit": settings.max_cost},
+        )
+    budget = settings.budget_of(principal)
+    if budget is None:
+        return None
+    state = await budget.spend(caller, cost, utcnow())
+    if not state.granted:
+        return _refusal(
+            f"this operation costs {cost}, more than the {state.remaining} left of "
+            f"the hourly budget of {state.limit}; it resets at "
+            f"{state.reset_at.isoformat()}",
+            {
+                "code": "BUDGET_EXCEEDED",
+                "cost": cost,
+                "limit": state.limit,
+                "remaining": state.remaining,
+                "resetAt": state.reset_at.isoformat(),
+            },
+        )
+    return RateLimitState(cost, state.limit, state.remaining, state.reset_at)
+
+
 def cost_limiter(settings: LimitSettings) -> Callable[[], SchemaExtension]:
     """A factory of the extension that costs each operation and charges the caller."""
 
@@ -126,44 +158,18 @@ def cost_limiter(settings: LimitSettings) -> Callable[[], SchemaExtension]:
             except CostError:
                 yield
                 return
-            cost = costed.total
             if costed.fields & PER_CALLER_FIELDS:
                 keep_private(context.context)
-            if costed.oversized:
-                context.result = _refusal(
-                    costed.oversized[0], {"code": "TOO_MANY_IDS", "limit": MAX_LIST}
-                )
-                yield
-                return
-            if cost > settings.max_cost:
-                context.result = _refusal(
-                    f"the operation costs {cost}; the limit is {settings.max_cost}",
-                    {"code": "COST_LIMIT_EXCEEDED", "cost": cost, "limit": settings.max_cost},
-                )
-                yield
-                return
-            budget = settings.budget_of(context.context)
-            if budget is not None:
-                caller = getattr(context.context, "caller", "unknown")
-                state = await budget.spend(caller, cost, utcnow())
-                if not state.granted:
-                    context.result = _refusal(
-                        f"this operation costs {cost}, more than the {state.remaining} left of "
-                        f"the hourly budget of {state.limit}; it resets at "
-                        f"{state.reset_at.isoformat()}",
-                        {
-                            "code": "BUDGET_EXCEEDED",
-                            "cost": cost,
-                            "limit": state.limit,
-                            "remaining": state.remaining,
-                            "resetAt": state.reset_at.isoformat(),
-                        },
-                    )
-                    yield
-                    return
-                context.context.rate_limit = RateLimitState(
-                    cost, state.limit, state.remaining, state.reset_at
-                )
+            outcome = await charge(
+                settings,
+                getattr(context.context, "principal", None),
+                getattr(context.context, "caller", "unknown"),
+                costed,
+            )
+            if isinstance(outcome, ExecutionResult):
+                context.result = outcome
+            elif outcome is not None:
+                context.context.rate_limit = outcome
             yield
 
     return CostLimit
@@ -175,7 +181,7 @@ def unstorable(text: str) -> bool:
     return any(c == "\x00" or "\ud800" <= c <= "\udfff" for c in text)
 
 
-def _unstorable_at(value: Any, path: str) -> str | None:
+def unstorable_at(value: Any, path: str) -> str | None:
     if isinstance(value, str):
         return path if unstorable(value) else None
     items = (
@@ -186,7 +192,7 @@ def _unstorable_at(value: Any, path: str) -> str | None:
         else ()
     )
     for key, item in items:
-        found = _unstorable_at(item, f"{path}.{key}")
+        found = unstorable_at(item, f"{path}.{key}")
         if found is not None:
             return found
     return None
@@ -204,7 +210,7 @@ class RefuseUnstorableText(SchemaExtension):
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
-        where = _unstorable_at(context.variables or {}, "variables")
+        where = unstorable_at(context.variables or {}, "variables")
         query = context.query
         # a literal can only hold such text through a \u escape, or raw in the request's JSON:
         # most documents need no walk
