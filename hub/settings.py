@@ -100,6 +100,11 @@ class Settings(BaseSettings):
         description="Shared secret a federation gateway sends in X-Gateway-Secret to read the "
         "schema (_service { sdl }) when introspection is off.",
     )
+    fast_path: bool = Field(
+        default=True,
+        description="Whether anonymous reads of the public pledge graph are answered by one "
+        "compiled SQL statement (PostgreSQL; see docs/performance.md) rather than resolvers.",
+    )
     federation_tracing: bool = Field(
         default=False, description="Whether to add Apollo inline traces for the gateway."
     )

@@ -170,12 +170,17 @@ ORDER_COLUMNS: dict[PledgeOrderField, InstrumentedAttribute[Any]] = {
 }
 
 
-def ordered(query: Select[Any], order: PledgeOrder) -> Select[Any]:
-    """``query`` in ``order``, pledges without a value last either way, ties by id."""
+def order_clauses(order: PledgeOrder) -> list[ColumnElement[Any]]:
+    """The ORDER BY of ``order``: pledges without a value last either way, ties by id."""
     column = ORDER_COLUMNS[order.field]
     primary = column.desc() if order.descending else column.asc()
     tie = Pledge.id.desc() if order.descending else Pledge.id.asc()
-    return query.order_by(column.is_(None), primary, tie)
+    return [column.is_(None), primary, tie]
+
+
+def ordered(query: Select[Any], order: PledgeOrder) -> Select[Any]:
+    """``query`` in ``order`` (``order_clauses``)."""
+    return query.order_by(*order_clauses(order))
 
 
 async def pledge_page(

@@ -1,0 +1,420 @@
+"""The public pledge graph rendered as JSON by PostgreSQL, one statement a request.
+
+The compiled fast path (``schema.fastpath``) hands over what an anonymous operation selects,
+as a tree of ``Selected`` fields in the schema's names; this module turns it into SQL that
+builds the response's JSON with ``json_build_object``/``json_agg`` (as PostGraphile does),
+and runs it. Anything it does not render raises ``Unsupported``, and the operation is then
+answered by the ordinary resolvers, which remain the reference: the tests run every public
+query both ways and require the same bytes.
+
+The visibility rule is the public one (``hub.visibility``): which pledges are listed comes
+from ``pledge_visible(PUBLIC)`` and the filters of ``hub.pledges.queries`` themselves; under a
+pledge it admitted, the rule's remaining conditions are written out here: accepted
+endorsements only, reports that were not rejected.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, Select, String, func, literal, literal_column, select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.util import ClauseAdapter
+
+from hub.endorsements.models import EndorsementStatus
+from hub.pledges.models import Direction, Measure
+from hub.pledges.models import Pledge as PledgeModel
+from hub.pledges.queries import PledgeFilter, PledgeOrder, conditions, order_clauses
+from hub.progress.models import ReportStatus
+from hub.visibility import PUBLIC, pledge_visible
+
+MAX_KEYS = 50
+"""PostgreSQL functions take at most 100 arguments: a key and a value for each of 50 fields."""
+
+
+class Unsupported(Exception):
+    """A selection this module does not render; the resolvers answer the operation."""
+
+
+@dataclass(frozen=True, slots=True)
+class Selected:
+    """A field an operation selects: its response key, its name in the schema, and what it
+    selects in turn (empty for a scalar)."""
+
+    key: str
+    name: str
+    fields: tuple[Selected, ...] = ()
+
+
+def _public_pledge(alias: str) -> str:
+    table = PledgeModel.__table__.alias(alias)
+    rule = ClauseAdapter(table).traverse(pledge_visible(PUBLIC))
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    compiled = rule.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+    return f"({compiled})"
+
+
+ACCEPTED = EndorsementStatus.ACCEPTED.value
+REJECTED = ReportStatus.REJECTED.value
+EMPTY = "'[]'::json"
+
+
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _global_id(type_name: str, column: str) -> str:
+    return f"encode(convert_to({_text(type_name + ':')} || {column}, 'UTF8'), 'base64')"
+
+
+def _plain(column: str) -> str:
+    """A decimal as ``schema.common.plain`` writes it: no trailing zeros."""
+    return f"trim_scale({column})::text"
+
+
+def _major(minor: str, exponent: str) -> str:
+    return f"round({minor}::numeric / (10::numeric ^ {exponent}), {exponent})::text"
+
+
+class _Names:
+    """Fresh table aliases, so that nested subqueries never shadow one another."""
+
+    def __init__(self) -> None:
+        self._count = itertools.count()
+
+    def __call__(self, stem: str) -> str:
+        return f"{stem}{next(self._count)}"
+
+
+Scalar = Callable[[str], str]
+Nested = Callable[[str, tuple[Selected, ...], _Names], str]
+
+
+def _object(
+    type_name: str,
+    scalars: dict[str, Scalar],
+    nested: dict[str, Nested],
+    alias: str,
+    fields: tuple[Selected, ...],
+    names: _Names,
+) -> str:
+    if len(fields) > MAX_KEYS:
+        raise Unsupported(f"more than {MAX_KEYS} fields of one {type_name}")
+    parts = []
+    for field in fields:
+        if field.name == "__typename":
+            value = _text(type_name)
+        elif field.name in scalars and not field.fields:
+            value = scalars[field.name](alias)
+        elif field.name in nested and field.fields:
+            value = nested[field.name](alias, field.fields, names)
+        else:
+            raise Unsupported(f"{type_name}.{field.name}")
+        parts.append(f"{_text(field.key)}, {value}")
+    return f"json_build_object({', '.join(parts)})"
+
+
+def _list(element: str, source: str, order: str) -> str:
+    return f"COALESCE((SELECT json_agg({element} ORDER BY {order}) {source}), {EMPTY})"
+
+
+def _column(name: str) -> Scalar:
+    return lambda alias: f"{alias}.{name}"
+
+
+COUNTRY: dict[str, Scalar] = {
+    "id": lambda c: _global_id("Country", f"{c}.alpha3"),
+    "alpha3": _column("alpha3"),
+    "alpha2": _column("alpha2"),
+    "numeric": _column("numeric"),
+    "name": _column("name"),
+}
+
+ORGANISATION: dict[str, Scalar] = {
+    "id": lambda o: _global_id("Organisation", f"{o}.id"),
+    "name": _column("name"),
+    "organisationType": _column("organisation_type"),
+    "iatiIdentifier": _column("iati_identifier"),
+    "website": _column("website"),
+    "membershipStatus": _column("membership_status"),
+}
+
+
+def _organisation(key: str) -> Nested:
+    def render(alias: str, fields: tuple[Selected, ...], names: _Names) -> str:
+        o = names("o")
+        built = _object("Organisation", ORGANISATION, {}, o, fields, names)
+        return f"(SELECT {built} FROM organisations {o} WHERE {o}.id = {alias}.{key})"
+
+    return render
+
+
+def _latest_value(t: str, names: _Names) -> str:
+    """``Target.latestValue`` (``hub.progress.measures.reached``) from the reports that count."""
+    v, r = names("v"), names("r")
+    counted = (
+        f"FROM progress_values {v} JOIN progress_reports {r} ON {r}.id = {v}.report_id "
+        f"WHERE {v}.target_id = {t}.id AND {r}.status <> {_text(REJECTED)} "
+        f"AND {v}.value IS NOT NULL"
+    )
+    return f"""CASE
+  WHEN {t}.measure = {_text(Measure.QUALITATIVE.value)} THEN NULL
+  WHEN {t}.cumulative THEN (SELECT {_plain(f"{v}.value")} {counted}
+    ORDER BY {r}.period_end DESC, {r}.id DESC LIMIT 1)
+  WHEN {t}.baseline_value IS NULL AND {t}.direction = {_text(Direction.DESCENDING.value)}
+    THEN NULL
+  ELSE (SELECT {_plain(f"COALESCE({t}.baseline_value, 0) + sum({v}.value)")} {counted}
+    HAVING count(*) > 0)
+END"""
+
+
+TARGET: dict[str, Scalar] = {
+    "id": lambda t: _global_id("Target", f"{t}.id"),
+    "indicator": _column("indicator"),
+    "label": _column("label"),
+    "description": _column("description"),
+    "unit": _column("unit"),
+    "measure": _column("measure"),
+    "direction": _column("direction"),
+    "cumulative": _column("cumulative"),
+    "baseline": lambda t: _plain(f"{t}.baseline_value"),
+    "baselineDate": _column("baseline_date"),
+    "targetValue": lambda t: _plain(f"{t}.target_value"),
+    "deadline": _column("deadline"),
+}
+
+REPORT: dict[str, Scalar] = {
+    "id": lambda r: _global_id("ProgressReport", f"{r}.id"),
+    "periodStart": _column("period_start"),
+    "periodEnd": _column("period_end"),
+    "status": _column("status"),
+    "narrative": _column("narrative"),
+}
+
+
+def _endorsements(p: str, fields: tuple[Selected, ...], names: _Names) -> str:
+    e, er = names("e"), names("er")
+    roles_of = (
+        f"FROM endorsement_roles {er} WHERE {er}.pledge_id = {e}.pledge_id "
+        f"AND {er}.organisation_id = {e}.organisation_id"
+    )
+    scalars: dict[str, Scalar] = {
+        "id": lambda e: _global_id("Endorsement", f"{e}.id"),
+        "status": _column("status"),
+        "roles": lambda e: _list(f"{er}.role", roles_of, f"{er}.role"),
+    }
+    element = _object(
+        "Endorsement", scalars, {"organisation": _organisation("organisation_id")}, e, fields, names
+    )
+    source = (
+        f"FROM endorsements {e} WHERE {e}.pledge_id = {p}.id "
+        f"AND {e}.status = {_text(ACCEPTED)} AND EXISTS (SELECT 1 {roles_of})"
+    )
+    return _list(element, source, f"{e}.id")
+
+
+def _targets(p: str, fields: tuple[Selected, ...], names: _Names) -> str:
+    t = names("t")
+    scalars = {**TARGET, "latestValue": lambda t: _latest_value(t, names)}
+    element = _object("Target", scalars, {}, t, fields, names)
+    return _list(element, f"FROM targets {t} WHERE {t}.pledge_id = {p}.id", f"{t}.id")
+
+
+def _reports(p: str, fields: tuple[Selected, ...], names: _Names) -> str:
+    r = names("r")
+    element = _object("ProgressReport", REPORT, {}, r, fields, names)
+    source = (
+        f"FROM progress_reports {r} WHERE {r}.pledge_id = {p}.id "
+        f"AND {r}.status <> {_text(REJECTED)}"
+    )
+    return _list(element, source, f"{r}.period_end, {r}.id")
+
+
+def _countries(p: str, fields: tuple[Selected, ...], names: _Names) -> str:
+    tc, c = names("tc"), names("c")
+    element = _object("Country", COUNTRY, {}, c, fields, names)
+    source = (
+        f"FROM pledge_target_countries {tc} JOIN countries {c} ON {c}.alpha3 = {tc}.country "
+        f"WHERE {tc}.pledge_id = {p}.id"
+    )
+    return _list(element, source, f"{tc}.country")
+
+
+def _values(table: str, column: str) -> Scalar:
+    def render(p: str) -> str:
+        return _list(f"x.{column}", f"FROM {table} x WHERE x.pledge_id = {p}.id", f"x.{column}")
+
+    return render
+
+
+def _usd(p: str, fields: tuple[Selected, ...], names: _Names) -> str:
+    scalars: dict[str, Scalar] = {
+        "amount": lambda p: _major(f"{p}.usd_amount_minor", "2"),
+        "rate": lambda p: _plain(f"{p}.usd_rate"),
+        "rateDate": _column("usd_rate_date"),
+        "source": _column("usd_rate_source"),
+    }
+    built = _object("UsdEquivalent", scalars, {}, p, fields, names)
+    return f"CASE WHEN {p}.usd_amount_minor IS NOT NULL THEN {built} END"
+
+
+def _money(p: str, fields: tuple[Selected, ...], names: _Names) -> str:
+    cur = names("cur")
+    scalars: dict[str, Scalar] = {
+        "amount": lambda p: _major(f"{p}.amount_minor", f"{cur}.exponent"),
+        "currency": _column("currency"),
+        "usdMissingReason": _column("usd_missing_reason"),
+    }
+    built = _object("Money", scalars, {"usd": _usd}, p, fields, names)
+    return (
+        f"CASE WHEN {p}.amount_minor IS NOT NULL AND {p}.currency IS NOT NULL THEN "
+        f"(SELECT {built} FROM currencies {cur} WHERE {cur}.code = {p}.currency) END"
+    )
+
+
+PLEDGE: dict[str, Scalar] = {
+    "id": lambda p: _global_id("Pledge", f"{p}.id"),
+    "title": _column("title"),
+    "description": _column("description"),
+    "pledgeType": _column("pledge_type"),
+    "publicationStatus": _column("publication_status"),
+    "implementationStatus": _column("implementation_status"),
+    "announcedOn": _column("announced_on"),
+    "startDate": _column("start_date"),
+    "endDate": _column("end_date"),
+    "returnNote": _column("return_note"),
+    "version": _column("version"),
+    "focusAreas": _values("pledge_focus_areas", "focus_area"),
+    "targetGroups": _values("pledge_target_groups", "country_group"),
+    "beneficiaryGroups": _values("pledge_beneficiary_groups", "beneficiary_group"),
+    "sdgs": _values("pledge_sdgs", "sdg"),
+}
+
+PLEDGE_NESTED: dict[str, Nested] = {
+    "pledgedAmount": _money,
+    "lead": _organisation("lead_member_id"),
+    "endorsements": _endorsements,
+    "targets": _targets,
+    "progressReports": _reports,
+    "targetCountries": _countries,
+}
+
+
+def pledge_json(alias: str, fields: tuple[Selected, ...], names: _Names | None = None) -> str:
+    """SQL for the JSON of the pledge row ``alias`` (a public one) as ``fields`` select it."""
+    return _object("Pledge", PLEDGE, PLEDGE_NESTED, alias, fields, names or _Names())
+
+
+def _cursor(kind: str, position: str) -> str:
+    """``schema.pagination.encode_cursor``: URL-safe base64 of ``kind:position``."""
+    encoded = f"encode(convert_to({kind} || ':' || ({position}), 'UTF8'), 'base64')"
+    return f"translate({encoded}, E'+/\\n', '-_')"
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A root ``pledges`` field: its CTE names, and the connection's JSON over them."""
+
+    matched: str
+    bounds: str
+    json: str
+
+
+def listing_json(index: int, fields: tuple[Selected, ...]) -> Listing:
+    """SQL for a pledge connection over the CTEs ``listing_ctes`` makes for it: ``matched``
+    numbers the matching pledges in order, ``bounds`` holds the cursors' kind and the slice
+    asked for; the window is Relay's (``hub.pagination.window``) for ``first``/``after``."""
+    matched, bounds = f"matched_{index}", f"bounds_{index}"
+    names = _Names()
+
+    def edges(w: str, edge_fields: tuple[Selected, ...]) -> str:
+        m, p = names("m"), names("p")
+        scalars: dict[str, Scalar] = {"cursor": lambda _: _cursor(f"{w}.kind", f"{m}.pos - 1")}
+        nested: dict[str, Nested] = {"node": lambda _, node, names: pledge_json(p, node, names)}
+        element = _object("PledgeEdge", scalars, nested, m, edge_fields, names)
+        source = (
+            f"FROM {matched} {m} JOIN pledges {p} ON {p}.id = {m}.id "
+            f"WHERE {m}.pos > {w}.start AND {m}.pos <= {w}.stop"
+        )
+        return _list(element, source, f"{m}.pos")
+
+    def page_info(w: str, info_fields: tuple[Selected, ...], names: _Names) -> str:
+        scalars: dict[str, Scalar] = {
+            "hasNextPage": lambda w: f"{w}.stop < {w}.total",
+            "hasPreviousPage": lambda w: f"{w}.start > 0",
+            "startCursor": lambda w: (
+                f"CASE WHEN {w}.stop > {w}.start THEN {_cursor(f'{w}.kind', f'{w}.start')} END"
+            ),
+            "endCursor": lambda w: (
+                f"CASE WHEN {w}.stop > {w}.start THEN {_cursor(f'{w}.kind', f'{w}.stop - 1')} END"
+            ),
+        }
+        return _object("PageInfo", scalars, {}, w, info_fields, names)
+
+    w = names("w")
+    built = _object(
+        "PledgeConnection",
+        {"totalCount": lambda w: f"{w}.total"},
+        {"edges": lambda w, f, _: edges(w, f), "pageInfo": page_info},
+        w,
+        fields,
+        names,
+    )
+    window = (
+        f"SELECT least(b.lo, t.n) AS start, least(t.n, least(b.lo, t.n) + b.size) AS stop, "
+        f"t.n AS total, b.kind FROM {bounds} b, (SELECT count(*) AS n FROM {matched}) t"
+    )
+    return Listing(matched, bounds, f"(SELECT {built} FROM ({window}) {w})")
+
+
+def listing_ctes(
+    listing: Listing, criteria: PledgeFilter, order: PledgeOrder, kind: str, start: int, size: int
+) -> list[Any]:
+    """The CTEs a listing reads: the matching pledges (the hub's own filter and visibility
+    rule) numbered in ``order``, and the slice from position ``start``, ``size`` long."""
+    numbered = func.row_number().over(order_by=order_clauses(order))
+    matched = (
+        select(PledgeModel.id.label("id"), numbered.label("pos"))
+        .where(*conditions(PUBLIC, criteria))
+        .cte(listing.matched)
+    )
+    bounds = select(
+        literal(kind, String).label("kind"),
+        literal(start, Integer).label("lo"),
+        literal(size, Integer).label("size"),
+    ).cte(listing.bounds)
+    return [matched, bounds]
+
+
+def pledge_by_id_json(index: int, fields: tuple[Selected, ...]) -> tuple[str, str]:
+    """The name of the CTE holding the id asked for, and SQL for that pledge's JSON (null
+    when it is not public)."""
+    wanted, p = f"wanted_{index}", "p"
+    built = pledge_json(p, fields)
+    where = f"{p}.id = (SELECT id FROM {wanted}) AND {_public_pledge(p)}"
+    return wanted, f"(SELECT {built} FROM pledges {p} WHERE {where})"
+
+
+def wanted_cte(name: str, pledge_id: int) -> Any:
+    """The CTE ``pledge_by_id_json`` reads."""
+    return select(literal(pledge_id, Integer).label("id")).cte(name)
+
+
+def statement(roots: Sequence[tuple[str, str]], ctes: Sequence[Any]) -> Select[Any]:
+    """One statement whose one value is the text of the operation's ``data`` object."""
+    parts = ", ".join(f"{_text(key)}, {json}" for key, json in roots)
+    data: ColumnElement[Any] = literal_column(f"json_build_object({parts})::text")
+    return select(data).add_cte(*ctes)
+
+
+async def run(engine: AsyncEngine, query: Select[Any]) -> str:
+    """Run the statement outside a transaction: one statement, no BEGIN or ROLLBACK."""
+    async with engine.connect() as connection:
+        connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        data = await connection.scalar(query)
+    assert isinstance(data, str)
+    return data

@@ -1,0 +1,354 @@
+"""The compiled fast path: an anonymous read of the public pledge graph answered by one SQL
+statement that builds the whole response (``hub.public_json``), instead of resolvers and
+loaders field by field.
+
+A document is parsed, validated (with the operation limits: tokens, depth, aliases, root
+fields) and planned once, and its plan kept per document text. A request then costs the
+coercion of its variables, its cost charged to the caller's budget as on the ordinary path,
+and one statement. Whatever a plan does not cover (a field or argument it does not render, a
+token, a directive, a mutation, an error of any kind) goes to the ordinary resolvers, which
+remain the reference; ``tests/schema/test_fastpath.py`` runs every public query both ways.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    get_named_type,
+    parse,
+    specified_rules,
+    validate,
+)
+from graphql.execution.values import get_argument_values, get_variable_values
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from strawberry.types.arguments import convert_arguments
+
+from hub import public_json
+from hub.errors import HubError
+from hub.pledges.queries import PledgeOrder
+from hub.public_json import Listing, Selected, Unsupported
+from schema import HubSchema, SchemaOptions, validation_rules
+from schema.cost import CostError, operation_cost
+from schema.enums import SortDirection
+from schema.limits import (
+    LimitSettings,
+    RateLimitState,
+    charge,
+    unstorable,
+    unstorable_at,
+)
+from schema.pagination import fingerprint, node_key, slice_of
+from schema.pledges import pledge_filter
+
+PLANS = 512
+"""Documents whose plan (or whose want of one) is kept, most recently used first."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Root:
+    """A root field of a planned operation, and the SQL of its JSON."""
+
+    key: str
+    node: FieldNode
+    json: str
+    listing: Listing | None = None
+    wanted: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A validated operation the fast path answers, and the SQL of each of its root fields."""
+
+    document: DocumentNode
+    operation: OperationDefinitionNode
+    roots: tuple[_Root, ...]
+
+
+class _Planner:
+    """From a validated operation to the fields ``hub.public_json`` renders."""
+
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode) -> None:
+        self.schema = schema
+        self.fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+
+    def fields(
+        self, parent: GraphQLNamedType, selection_set: SelectionSetNode | None, as_type: str
+    ) -> list[FieldNode]:
+        """The field nodes of a selection set on an object of type ``as_type``, fragments
+        that apply to it flattened, in order; a response key twice (other than the same
+        plain field repeated) is not planned."""
+        if selection_set is None:
+            raise Unsupported("a composite field without a selection")
+        target = self.schema.get_type(as_type)
+        applies = {as_type, *(i.name for i in getattr(target, "interfaces", ()))}
+        found: dict[str, FieldNode] = {}
+        for selection in selection_set.selections:
+            if selection.directives:
+                raise Unsupported("directives")
+            if isinstance(selection, FieldNode):
+                key = (selection.alias or selection.name).value
+                seen = found.get(key)
+                if seen is None:
+                    found[key] = selection
+                elif not _same_plain_field(seen, selection):
+                    raise Unsupported(f"{key} selected twice")
+                continue
+            if isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                inner = selection.selection_set
+            else:
+                assert isinstance(selection, FragmentSpreadNode)
+                fragment = self.fragments[selection.name.value]
+                condition, inner = fragment.type_condition, fragment.selection_set
+            if condition is None or condition.name.value in applies:
+                for node in self.fields(parent, inner, as_type):
+                    key = (node.alias or node.name).value
+                    seen = found.get(key)
+                    if seen is None:
+                        found[key] = node
+                    elif not _same_plain_field(seen, node):
+                        raise Unsupported(f"{key} selected twice")
+        return list(found.values())
+
+    def selected(
+        self, type_name: str, selection_set: SelectionSetNode | None
+    ) -> tuple[Selected, ...]:
+        """What a selection on an object of ``type_name`` asks for, without arguments."""
+        parent = self.schema.get_type(type_name)
+        assert isinstance(parent, GraphQLObjectType)
+        chosen = []
+        for node in self.fields(parent, selection_set, type_name):
+            if node.arguments:
+                raise Unsupported(f"arguments of {type_name}.{node.name.value}")
+            key, name = (node.alias or node.name).value, node.name.value
+            if name == "__typename":
+                chosen.append(Selected(key, name))
+                continue
+            definition = parent.fields.get(name)
+            if definition is None:
+                raise Unsupported(f"{type_name}.{name}")
+            inner = get_named_type(definition.type)
+            children: tuple[Selected, ...] = ()
+            if node.selection_set is not None:
+                children = self.selected(inner.name, node.selection_set)
+            chosen.append(Selected(key, name, children))
+        return tuple(chosen)
+
+
+def _same_plain_field(one: FieldNode, other: FieldNode) -> bool:
+    return (
+        one.name.value == other.name.value
+        and not one.arguments
+        and not other.arguments
+        and one.selection_set is None
+        and other.selection_set is None
+    )
+
+
+ROOT_ARGUMENTS = {"pledges": {"filter", "orderBy", "first", "after"}, "node": {"id"}}
+"""What each root field the fast path answers may be given (``last``/``before`` are not)."""
+
+
+class FastPath:
+    """Plans per document, and answers of anonymous requests by one statement each."""
+
+    @classmethod
+    def of(cls, schema: HubSchema, options: SchemaOptions, engine: AsyncEngine) -> FastPath:
+        """The fast path of a schema built with ``options``, under the same limits."""
+        return cls(schema, engine, options.limits(), validation_rules(options), options.max_tokens)
+
+    def __init__(
+        self,
+        schema: HubSchema,
+        engine: AsyncEngine,
+        limits: LimitSettings,
+        rules: list[type[ASTValidationRule]],
+        max_tokens: int,
+    ) -> None:
+        self.strawberry = schema
+        self.schema: GraphQLSchema = schema._schema
+        self.engine = engine
+        self.limits = limits
+        self.max_tokens = max_tokens
+        self.rules = [*specified_rules, *rules]
+        self._plans: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
+        self.answered = 0
+        self.declined = 0
+
+    def plan(self, query: str, operation_name: str | None) -> Plan | None:
+        """The document's plan, made once; None when the fast path does not answer it."""
+        key = (query, operation_name)
+        if key in self._plans:
+            self._plans.move_to_end(key)
+            return self._plans[key]
+        plan = self._make_plan(query, operation_name)
+        self._plans[key] = plan
+        if len(self._plans) > PLANS:
+            self._plans.popitem(last=False)
+        return plan
+
+    def _make_plan(self, query: str, operation_name: str | None) -> Plan | None:
+        if "\\u" in query or unstorable(query):
+            return None  # RefuseUnstorableText looks into these
+        try:
+            document = parse(query, max_tokens=self.max_tokens)
+        except GraphQLError:
+            return None
+        if validate(self.schema, document, self.rules):
+            return None
+        operations = [
+            d
+            for d in document.definitions
+            if isinstance(d, OperationDefinitionNode)
+            and (operation_name is None or (d.name is not None and d.name.value == operation_name))
+        ]
+        if len(operations) != 1 or operations[0].operation is not OperationType.QUERY:
+            return None
+        operation = operations[0]
+        planner = _Planner(self.schema, document)
+        try:
+            query_type = self.schema.query_type
+            assert query_type is not None
+            roots = tuple(
+                self._root(planner, index, node)
+                for index, node in enumerate(
+                    planner.fields(query_type, operation.selection_set, "Query")
+                )
+            )
+        except Unsupported:
+            return None
+        return Plan(document, operation, roots)
+
+    @staticmethod
+    def _root(planner: _Planner, index: int, node: FieldNode) -> _Root:
+        key, name = (node.alias or node.name).value, node.name.value
+        given = {argument.name.value for argument in node.arguments or ()}
+        if name == "__typename":
+            return _Root(key, node, "'Query'")
+        if name not in ROOT_ARGUMENTS or not given <= ROOT_ARGUMENTS[name]:
+            raise Unsupported(f"Query.{name} with {sorted(given)}")
+        if name == "pledges":
+            listing = public_json.listing_json(
+                index, planner.selected("PledgeConnection", node.selection_set)
+            )
+            return _Root(key, node, listing.json, listing=listing)
+        wanted, json = public_json.pledge_by_id_json(
+            index, planner.selected("Pledge", _only(planner, node, "Pledge"))
+        )
+        return _Root(key, node, json, wanted=wanted)
+
+    async def answer(self, payload: Any, caller: str) -> bytes | None:
+        """The response body for an anonymous request's JSON ``payload``, or None when the
+        ordinary path is to answer it (and report whatever is wrong with it)."""
+        if not isinstance(payload, dict) or set(payload) - {"query", "variables", "operationName"}:
+            return None
+        query, variables = payload.get("query"), payload.get("variables") or {}
+        operation_name = payload.get("operationName")
+        if (
+            not isinstance(query, str)
+            or not isinstance(variables, dict)
+            or not isinstance(operation_name, str | None)
+        ):
+            return None
+        plan = self.plan(query, operation_name)
+        if plan is None or unstorable_at(variables, "variables") is not None:
+            self.declined += 1
+            return None
+        try:
+            statement = self._statement(plan, variables)
+        except (Unsupported, HubError, GraphQLError, ValueError, TypeError):
+            self.declined += 1
+            return None
+        try:
+            costed = operation_cost(self.schema, plan.document, operation_name, variables)
+        except CostError:
+            return None
+        try:
+            outcome = await charge(self.limits, None, caller, costed)
+            if outcome is not None and not isinstance(outcome, RateLimitState):
+                self.declined += 1
+                return None  # refused: the ordinary path says why, and charges nothing either
+            data = await public_json.run(self.engine, statement)
+        except (SQLAlchemyError, OSError):
+            return None  # the ordinary path meets it too, and reports it with an error id
+        self.answered += 1
+        return b'{"data":' + data.encode() + b"}"
+
+    def _statement(self, plan: Plan, variables: Mapping[str, Any]) -> Any:
+        coerced = get_variable_values(
+            self.schema, plan.operation.variable_definitions or (), dict(variables)
+        )
+        if isinstance(coerced, list):
+            raise Unsupported("variables that do not coerce")
+        query_type = self.schema.query_type
+        assert query_type is not None
+        ctes: list[Any] = []
+        for root in plan.roots:
+            if root.listing is None and root.wanted is None:
+                continue
+            name = root.node.name.value
+            field = self.strawberry.get_field_for_type(name, "Query")
+            assert field is not None
+            arguments = convert_arguments(
+                get_argument_values(query_type.fields[name], root.node, coerced),
+                field.arguments,
+                scalar_registry=self.strawberry.schema_converter.scalar_registry,
+                config=self.strawberry.config,
+            )
+            if root.listing is not None:
+                ctes += _listing_ctes(root.listing, arguments)
+            else:
+                assert root.wanted is not None
+                ctes.append(public_json.wanted_cte(root.wanted, _pledge_key(arguments["id"])))
+        return public_json.statement([(root.key, root.json) for root in plan.roots], ctes)
+
+
+def _only(planner: _Planner, node: FieldNode, type_name: str) -> SelectionSetNode:
+    """``node``'s selection as it applies to an object of ``type_name`` (fragments on other
+    types dropped), as one selection set."""
+    node_interface = planner.schema.get_type("Node")
+    assert node_interface is not None
+    fields = planner.fields(node_interface, node.selection_set, type_name)
+    return SelectionSetNode(selections=tuple(fields))
+
+
+def _pledge_key(global_id: Any) -> int:
+    key = node_key(global_id.node_id) if global_id.type_name == "Pledge" else None
+    if key is None:
+        raise Unsupported("an id of another type")
+    return key
+
+
+def _listing_ctes(listing: Listing, arguments: Mapping[str, Any]) -> list[Any]:
+    given, order_by = arguments.get("filter"), arguments.get("order_by")
+    kind = f"pledges/{fingerprint(given, order_by)}"
+    window = slice_of(kind, arguments.get("first"), arguments.get("after"), None, None)
+    if window.first is None:
+        raise Unsupported("a page from the end")
+    order = PledgeOrder()
+    if order_by is not None:
+        order = PledgeOrder(order_by.field, order_by.direction is SortDirection.DESC)
+    criteria = pledge_filter(given, date.today())
+    start = window.after + 1 if window.after is not None else 0
+    return public_json.listing_ctes(listing, criteria, order, kind, start, window.first)
