@@ -151,7 +151,7 @@ class Bench:
             _progress(f"starting {name}")
             url = cluster.as_role(self.database_url, name)
             if name == "hub":
-                self.running[name] = servers.start_hub(url, self.logs, keyed)
+                self.running[name] = servers.start_hub(url, self.logs, pool, keyed)
             elif name == "floor":
                 self.running[name] = servers.start_floor(url, self.logs, pool)
             else:

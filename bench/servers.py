@@ -92,9 +92,15 @@ def hub_environment(database_url: str, port: int) -> dict[str, str]:
     }
 
 
-def start_hub(database_url: str, logs: Path, extra: dict[str, str] | None = None) -> Server:
+def start_hub(
+    database_url: str, logs: Path, pool_size: int, extra: dict[str, str] | None = None
+) -> Server:
     port = free_port()
-    environment = {**hub_environment(database_url, port), **(extra or {})}
+    environment = {
+        **hub_environment(database_url, port),
+        "HUB_DATABASE_POOL_SIZE": str(pool_size),
+        **(extra or {}),
+    }
     return _spawn(
         "hub", [str(ROOT / ".venv" / "bin" / "p2c-hub"), "serve"], environment, port, logs
     )

@@ -40,7 +40,7 @@ from hub.auth.validation import TokenValidator
 from hub.budget import budget_for
 from hub.caching import GraphQLGetCaching
 from hub.callers import Network, caller_key, parse_networks, request_address
-from hub.db import create_engine, create_session_factory, is_sqlite
+from hub.db import create_engine, create_session_factory, is_sqlite, ping_when_idle
 from hub.errors import Unauthenticated
 from hub.health import healthz, readyz
 from hub.keys.vault import Vault
@@ -219,7 +219,14 @@ def schema_sdl() -> str:
 def create_app(settings: Settings) -> Starlette:
     """Build the hub; the lifespan owns the database engine."""
 
-    engine = create_engine(settings.database_url, pool_pre_ping=True)
+    pool: dict[str, Any] = {}
+    if not is_sqlite(settings.database_url):
+        pool = {
+            "pool_size": settings.database_pool_size,
+            "max_overflow": settings.database_max_overflow,
+        }
+    engine = create_engine(settings.database_url, **pool)
+    ping_when_idle(engine)
     if settings.debug:
         instrument(engine)
     broker = Broker(per_owner=settings.subscriptions_per_client)

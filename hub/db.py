@@ -9,10 +9,12 @@ first failing when another has written meanwhile; read-only sessions begin DEFER
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -20,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import ConnectionPoolEntry
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -59,6 +62,34 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 def _begin_sqlite(conn: Any) -> None:
     reading = conn.get_execution_options().get("hub_read_only", False)
     conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+
+PING_AFTER_IDLE = 1.0
+"""Seconds a pooled connection may sit unused before it is checked on its way out."""
+
+
+def _checked_in(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+    idle_since = record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE:
+        return
+    try:
+        dbapi_connection.ping()
+    except Exception as error:  # any failure of the ping: the pool replaces the connection
+        raise DisconnectionError(f"a pooled connection was lost: {error}") from error
+
+
+def ping_when_idle(engine: AsyncEngine) -> None:
+    """Check a pooled connection before use only when it sat idle a while (as HikariCP's
+    alive-bypass window): a database restarted, or a connection ended by an administrator,
+    is found before a request uses it, without the three round trips ``pool_pre_ping``
+    costs asyncpg on every checkout, which under load is every few milliseconds."""
+    pool = engine.sync_engine.pool
+    event.listen(pool, "checkin", _checked_in)
+    event.listen(pool, "checkout", _ping_if_idle)
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:

@@ -36,6 +36,15 @@ class Settings(BaseSettings):
         default="sqlite+aiosqlite:///./p2c-hub.db",
         description="SQLAlchemy async URL of the database the hub serves from.",
     )
+    database_pool_size: int = Field(
+        default=10,
+        ge=1,
+        description="PostgreSQL connections each process keeps open: as many as requests it "
+        "serves at once, or connections are opened and closed under load.",
+    )
+    database_max_overflow: int = Field(
+        default=10, ge=0, description="Connections opened beyond the pool at a peak, then closed."
+    )
     migration_database_url: str | None = Field(
         default=None,
         description="URL used by migrations instead of database_url (an owner role).",
