@@ -20,17 +20,31 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, String, func, literal, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    Text,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.util import ClauseAdapter
 
-from hub.endorsements.models import EndorsementStatus
+from hub.endorsements.models import Endorsement, EndorsementStatus
+from hub.imports.models import counted_amount, counted_usd
+from hub.organisations.models import Organisation
 from hub.pledges.models import Direction, Measure
 from hub.pledges.models import Pledge as PledgeModel
 from hub.pledges.queries import PledgeFilter, PledgeOrder, conditions, order_clauses
 from hub.progress.models import ReportStatus
-from hub.visibility import PUBLIC, pledge_visible
+from hub.stats import StatsGroupBy, key_query
+from hub.visibility import PUBLIC, endorses, pledge_visible
 
 MAX_KEYS = 50
 """PostgreSQL functions take at most 100 arguments: a key and a value for each of 50 fields."""
@@ -402,6 +416,151 @@ def pledge_by_id_json(index: int, fields: tuple[Selected, ...]) -> tuple[str, st
 def wanted_cte(name: str, pledge_id: int) -> Any:
     """The CTE ``pledge_by_id_json`` reads."""
     return select(literal(pledge_id, Integer).label("id")).cte(name)
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """A root ``pledgeStats`` field: its CTE names, and its JSON over them, grouped by member
+    type (whose member counts keep the members of the group's type) or by anything else."""
+
+    matching: str
+    keys: str
+    endorsers: str
+    json: str
+    json_by_member_type: str
+
+
+def _without_usd(m: str) -> str:
+    return f"{m}.usd IS NULL AND {m}.amount IS NOT NULL AND {m}.currency IS NOT NULL"
+
+
+def _stats_row(
+    row: str,
+    fields: tuple[Selected, ...],
+    names: _Names,
+    amounts_source: Callable[[str], str],
+) -> str:
+    def amounts(row: str, amount_fields: tuple[Selected, ...], names: _Names) -> str:
+        x, cur = names("x"), names("cur")
+        scalars: dict[str, Scalar] = {
+            "amount": lambda x: _major(f"{x}.minor", f"{cur}.exponent"),
+            "currency": _column("currency"),
+        }
+        element = _object("CurrencyAmount", scalars, {}, x, amount_fields, names)
+        source = (
+            f"FROM ({amounts_source(row)}) {x} JOIN currencies {cur} ON {cur}.code = {x}.currency"
+        )
+        return _list(element, source, f'{x}.currency COLLATE "C"')
+
+    scalars: dict[str, Scalar] = {
+        "key": _column("key"),
+        "pledgeCount": _column("pledges"),
+        "memberCount": _column("members"),
+        "totalUsd": lambda g: _major(f"{g}.usd", "2"),
+        "pledgesWithoutUsd": _column("without"),
+    }
+    return _object("PledgeStatsGroup", scalars, {"amountsWithoutUsd": amounts}, row, fields, names)
+
+
+def stats_json(index: int, fields: tuple[Selected, ...]) -> Stats:
+    """SQL for pledge statistics (``hub.stats.pledge_stats``) over the CTEs ``stats_ctes``
+    makes: the matching pledges with the amounts that count, their (pledge, key) pairs, and
+    their accepted endorsers with their types."""
+    matching, keys, endorsers = f"stats_m_{index}", f"stats_k_{index}", f"stats_e_{index}"
+
+    def render(member_type: bool) -> str:
+        names = _Names()
+        of_type = " AND {e}.kind = {k}.key" if member_type else ""
+
+        def group_rows() -> str:
+            k, m, e, k2 = names("k"), names("m"), names("e"), names("k")
+            counts = (
+                f"SELECT {k}.key, count(*) AS pledges, COALESCE(sum({m}.usd), 0) AS usd, "
+                f"count(*) FILTER (WHERE {_without_usd(m)}) AS without "
+                f"FROM {keys} {k} JOIN {matching} {m} ON {m}.id = {k}.pledge_id GROUP BY {k}.key"
+            )
+            members = (
+                f"SELECT {k2}.key, count(DISTINCT {e}.organisation_id) AS members "
+                f"FROM {keys} {k2} JOIN {endorsers} {e} ON {e}.pledge_id = {k2}.pledge_id"
+                f"{of_type.format(e=e, k=k2)} GROUP BY {k2}.key"
+            )
+            c, gm = names("c"), names("gm")
+            return (
+                f"SELECT {c}.*, COALESCE({gm}.members, 0) AS members FROM ({counts}) {c} "
+                f"LEFT JOIN ({members}) {gm} ON {gm}.key = {c}.key"
+            )
+
+        def group_amounts(row: str) -> str:
+            k, m = names("k"), names("m")
+            return (
+                f"SELECT {m}.currency, sum({m}.amount) AS minor FROM {keys} {k} "
+                f"JOIN {matching} {m} ON {m}.id = {k}.pledge_id "
+                f"WHERE {k}.key = {row}.key AND {_without_usd(m)} GROUP BY {m}.currency"
+            )
+
+        def total_amounts(row: str) -> str:
+            m = names("m")
+            return (
+                f"SELECT {m}.currency, sum({m}.amount) AS minor FROM {matching} {m} "
+                f"WHERE {_without_usd(m)} GROUP BY {m}.currency"
+            )
+
+        def groups(_: str, row_fields: tuple[Selected, ...], names: _Names) -> str:
+            g = names("g")
+            element = _stats_row(g, row_fields, names, group_amounts)
+            return _list(element, f"FROM ({group_rows()}) {g}", f'{g}.key COLLATE "C"')
+
+        def total(_: str, row_fields: tuple[Selected, ...], names: _Names) -> str:
+            t, m, e = names("t"), names("m"), names("e")
+            row = (
+                f"SELECT 'ALL'::text AS key, count(*) AS pledges, "
+                f"COALESCE(sum({m}.usd), 0) AS usd, "
+                f"count(*) FILTER (WHERE {_without_usd(m)}) AS without, "
+                f"(SELECT count(DISTINCT {e}.organisation_id) FROM {endorsers} {e}) AS members "
+                f"FROM {matching} {m}"
+            )
+            element = _stats_row(t, row_fields, names, total_amounts)
+            return f"(SELECT {element} FROM ({row}) {t})"
+
+        k = names("k")
+        overlap = f"EXISTS (SELECT 1 FROM {keys} {k} GROUP BY {k}.pledge_id HAVING count(*) > 1)"
+        return _object(
+            "PledgeStats",
+            {"groupsOverlap": lambda _: overlap},
+            {"groups": groups, "total": total},
+            "",
+            fields,
+            names,
+        )
+
+    return Stats(matching, keys, endorsers, render(False), render(True))
+
+
+def stats_ctes(stats: Stats, criteria: PledgeFilter, group_by: StatsGroupBy) -> list[Any]:
+    """The CTEs ``stats_json`` reads, for the public pledges matching ``criteria``."""
+    matching = (
+        select(
+            PledgeModel.id.label("id"),
+            counted_usd(PUBLIC).label("usd"),
+            counted_amount(PUBLIC).label("amount"),
+            PledgeModel.currency.label("currency"),
+        )
+        .where(*conditions(PUBLIC, criteria))
+        .cte(stats.matching)
+    )
+    pairs = key_query(PUBLIC, group_by, select(matching.c.id)).subquery()
+    pledge_id, key = list(pairs.c)
+    keys = select(pledge_id.label("pledge_id"), cast(key, Text).label("key")).distinct()
+    endorsers = (
+        select(
+            Endorsement.pledge_id.label("pledge_id"),
+            Endorsement.organisation_id.label("organisation_id"),
+            cast(Organisation.organisation_type, Text).label("kind"),
+        )
+        .join(Organisation, Organisation.id == Endorsement.organisation_id)
+        .where(Endorsement.pledge_id.in_(select(matching.c.id)), endorses(PUBLIC))
+    )
+    return [matching, keys.cte(stats.keys), endorsers.cte(stats.endorsers)]
 
 
 def statement(roots: Sequence[tuple[str, str]], ctes: Sequence[Any]) -> Select[Any]:

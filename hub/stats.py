@@ -12,10 +12,9 @@ import enum
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Integer, Select, cast, extract, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.countries.models import CountryGroupMembership
@@ -78,46 +77,50 @@ def _total(key: str, pledges: Iterable[_PledgeRow], members: set[int]) -> StatsR
     return row
 
 
-async def _keys(
-    session: AsyncSession, viewer: Viewer, group_by: StatsGroupBy, matching: Select[Any]
-) -> dict[int, set[str]]:
-    """The group keys of each matching pledge (``matching`` selects their ids)."""
-    keys: dict[int, set[str]] = defaultdict(set)
-    query: Select[Any, Any]
+def key_query(viewer: Viewer, group_by: StatsGroupBy, matching: Select[Any]) -> Select[Any, Any]:
+    """(pledge id, group key) for each key of each matching pledge (``matching`` selects
+    their ids): an enum value, an alpha-3 code or a year; a pair may come more than once."""
     if group_by is StatsGroupBy.PLEDGE_TYPE:
-        query = select(Pledge.id, Pledge.pledge_type).where(Pledge.id.in_(matching))
-    elif group_by is StatsGroupBy.YEAR:
-        query = select(Pledge.id, Pledge.announced_on).where(Pledge.id.in_(matching))
-    elif group_by is StatsGroupBy.FOCUS_AREA:
-        query = select(PledgeFocusArea.pledge_id, PledgeFocusArea.focus_area).where(
+        return select(Pledge.id, Pledge.pledge_type).where(Pledge.id.in_(matching))
+    if group_by is StatsGroupBy.YEAR:
+        year = cast(extract("year", Pledge.announced_on), Integer)
+        return select(Pledge.id, year).where(Pledge.id.in_(matching))
+    if group_by is StatsGroupBy.FOCUS_AREA:
+        return select(PledgeFocusArea.pledge_id, PledgeFocusArea.focus_area).where(
             PledgeFocusArea.pledge_id.in_(matching)
         )
-    elif group_by is StatsGroupBy.COUNTRY:
-        query = select(PledgeTargetCountry.pledge_id, PledgeTargetCountry.country).where(
+    if group_by is StatsGroupBy.COUNTRY:
+        return select(PledgeTargetCountry.pledge_id, PledgeTargetCountry.country).where(
             PledgeTargetCountry.pledge_id.in_(matching)
         )
-    elif group_by is StatsGroupBy.MEMBER_TYPE:
-        query = (
+    if group_by is StatsGroupBy.MEMBER_TYPE:
+        return (
             select(Endorsement.pledge_id, Organisation.organisation_type)
             .join(Organisation, Organisation.id == Endorsement.organisation_id)
             .where(Endorsement.pledge_id.in_(matching), endorses(viewer))
         )
-    else:
-        explicit = select(PledgeTargetGroup.pledge_id, PledgeTargetGroup.country_group).where(
-            PledgeTargetGroup.pledge_id.in_(matching)
+    explicit = select(PledgeTargetGroup.pledge_id, PledgeTargetGroup.country_group).where(
+        PledgeTargetGroup.pledge_id.in_(matching)
+    )
+    by_country = (
+        select(PledgeTargetCountry.pledge_id, CountryGroupMembership.country_group)
+        .join(Pledge, Pledge.id == PledgeTargetCountry.pledge_id)
+        .join(
+            CountryGroupMembership,
+            CountryGroupMembership.country == PledgeTargetCountry.country,
         )
-        by_country = (
-            select(PledgeTargetCountry.pledge_id, CountryGroupMembership.country_group)
-            .join(Pledge, Pledge.id == PledgeTargetCountry.pledge_id)
-            .join(
-                CountryGroupMembership,
-                CountryGroupMembership.country == PledgeTargetCountry.country,
-            )
-            .where(PledgeTargetCountry.pledge_id.in_(matching), member_on(Pledge.announced_on))
-        )
-        query = select(explicit.union(by_country).subquery())
-    for pledge, key in await session.execute(query):
-        keys[pledge].add(str(key.year) if isinstance(key, date) else str(key))
+        .where(PledgeTargetCountry.pledge_id.in_(matching), member_on(Pledge.announced_on))
+    )
+    return select(explicit.union(by_country).subquery())
+
+
+async def _keys(
+    session: AsyncSession, viewer: Viewer, group_by: StatsGroupBy, matching: Select[Any]
+) -> dict[int, set[str]]:
+    """The group keys of each matching pledge."""
+    keys: dict[int, set[str]] = defaultdict(set)
+    for pledge, key in await session.execute(key_query(viewer, group_by, matching)):
+        keys[pledge].add(str(key))
     return keys
 
 

@@ -45,7 +45,8 @@ from strawberry.types.arguments import convert_arguments
 from hub import public_json
 from hub.errors import HubError
 from hub.pledges.queries import PledgeOrder
-from hub.public_json import Listing, Selected, Unsupported
+from hub.public_json import Listing, Selected, Stats, Unsupported
+from hub.stats import StatsGroupBy as HubStatsGroupBy
 from schema import HubSchema, SchemaOptions, validation_rules
 from schema.cost import CostError, operation_cost
 from schema.enums import SortDirection
@@ -72,6 +73,7 @@ class _Root:
     json: str
     listing: Listing | None = None
     wanted: str | None = None
+    stats: Stats | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +168,11 @@ def _same_plain_field(one: FieldNode, other: FieldNode) -> bool:
     )
 
 
-ROOT_ARGUMENTS = {"pledges": {"filter", "orderBy", "first", "after"}, "node": {"id"}}
+ROOT_ARGUMENTS = {
+    "pledges": {"filter", "orderBy", "first", "after"},
+    "node": {"id"},
+    "pledgeStats": {"groupBy", "filter"},
+}
 """What each root field the fast path answers may be given (``last``/``before`` are not)."""
 
 
@@ -253,6 +259,11 @@ class FastPath:
                 index, planner.selected("PledgeConnection", node.selection_set)
             )
             return _Root(key, node, listing.json, listing=listing)
+        if name == "pledgeStats":
+            stats = public_json.stats_json(
+                index, planner.selected("PledgeStats", node.selection_set)
+            )
+            return _Root(key, node, stats.json, stats=stats)
         wanted, json = public_json.pledge_by_id_json(
             index, planner.selected("Pledge", _only(planner, node, "Pledge"))
         )
@@ -304,24 +315,31 @@ class FastPath:
         query_type = self.schema.query_type
         assert query_type is not None
         ctes: list[Any] = []
+        roots: list[tuple[str, str]] = []
         for root in plan.roots:
-            if root.listing is None and root.wanted is None:
-                continue
-            name = root.node.name.value
-            field = self.strawberry.get_field_for_type(name, "Query")
-            assert field is not None
-            arguments = convert_arguments(
-                get_argument_values(query_type.fields[name], root.node, coerced),
-                field.arguments,
-                scalar_registry=self.strawberry.schema_converter.scalar_registry,
-                config=self.strawberry.config,
-            )
+            json = root.json
+            if root.listing is not None or root.wanted is not None or root.stats is not None:
+                name = root.node.name.value
+                field = self.strawberry.get_field_for_type(name, "Query")
+                assert field is not None
+                arguments = convert_arguments(
+                    get_argument_values(query_type.fields[name], root.node, coerced),
+                    field.arguments,
+                    scalar_registry=self.strawberry.schema_converter.scalar_registry,
+                    config=self.strawberry.config,
+                )
             if root.listing is not None:
                 ctes += _listing_ctes(root.listing, arguments)
-            else:
-                assert root.wanted is not None
+            elif root.wanted is not None:
                 ctes.append(public_json.wanted_cte(root.wanted, _pledge_key(arguments["id"])))
-        return public_json.statement([(root.key, root.json) for root in plan.roots], ctes)
+            elif root.stats is not None:
+                group_by = HubStatsGroupBy(arguments["group_by"].value)
+                criteria = pledge_filter(arguments.get("filter"), date.today())
+                ctes += public_json.stats_ctes(root.stats, criteria, group_by)
+                if group_by is HubStatsGroupBy.MEMBER_TYPE:
+                    json = root.stats.json_by_member_type
+            roots.append((root.key, json))
+        return public_json.statement(roots, ctes)
 
 
 def _only(planner: _Planner, node: FieldNode, type_name: str) -> SelectionSetNode:

@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from hub.app import HubGraphQL, create_app
 from hub.db import create_engine, create_session_factory
+from hub.organisations.models import Organisation
 from hub.pledges.models import Direction, Indicator, Measure
 from hub.pledges.rules import TargetDraft
 from hub.pledges.service import add_target
@@ -29,6 +30,7 @@ from hub.progress.service import report_progress
 from hub.settings import Settings
 from schema.fastpath import FastPath
 from tests.fixtures.database import StatementCounter
+from tests.fixtures.factories import add_published_pledge
 from tests.fixtures.server import running_app
 from tests.schema.graph_data import Graph, build_graph
 from tests.schema.http import gid
@@ -161,17 +163,28 @@ async def graph(postgres_database_url: str) -> AsyncIterator[Graph]:
     try:
         sessions = create_session_factory(engine)
         graph = await build_graph(sessions)
-        await _more_targets(sessions, graph)
+        await _more_cases(sessions, graph)
         yield graph
     finally:
         await engine.dispose()
 
 
-async def _more_targets(sessions: async_sessionmaker[AsyncSession], graph: Graph) -> None:
-    """Targets whose latest value takes each of ``reached``'s branches, and decimals that
-    must be written without trailing zeros."""
+async def _more_cases(sessions: async_sessionmaker[AsyncSession], graph: Graph) -> None:
+    """Targets whose latest value takes each of ``reached``'s branches, decimals that must be
+    written without trailing zeros, and money without a US dollar value (two currencies)."""
     p1 = graph.pledges["p1"]
     async with sessions() as session:
+        beta = await session.get(Organisation, graph.members["beta"])
+        assert beta is not None
+        for title, amount, currency in [
+            ("Towers for Tuvalu", "1250.50", "GBP"),
+            ("Cables for Kiribati", "7000", "JPY"),
+            ("Hubs for Haiti", "99.99", "GBP"),
+        ]:
+            await add_published_pledge(
+                session, beta, title=title, amount=amount, currency=currency,
+                target_countries=("TUV",), announced_on=date(2025, 2, 1),
+            )  # fmt: skip
         drafts = [
             TargetDraft(Indicator.OTHER, "km", label="Fibre laid", measure=Measure.QUALITATIVE,
                         description="Fibre to every district"),
@@ -218,7 +231,7 @@ async def test_pages_walk_alike_to_the_end_and_past_it(both: Both, graph: Graph)
         if not page["pageInfo"]["hasNextPage"]:
             break
         cursor = page["pageInfo"]["endCursor"]
-    assert len(seen) == 4
+    assert len(seen) == 7
     assert "Secret draft" not in seen
     past = await both.answers(LIST, first=3, after=page["pageInfo"]["endCursor"])
     assert past["data"]["pledges"]["edges"] == []
@@ -249,6 +262,33 @@ async def test_fragments_aliases_and_several_roots_are_answered_alike(
     assert both.last_fast
 
 
+STATS = """query Stats($groupBy: StatsGroupBy!, $filter: PledgeFilterInput) {
+  pledgeStats(groupBy: $groupBy, filter: $filter) {
+    __typename groupsOverlap
+    groups { __typename key pledgeCount memberCount totalUsd pledgesWithoutUsd
+             amountsWithoutUsd { __typename amount currency } }
+    total { key pledgeCount memberCount totalUsd pledgesWithoutUsd
+            amountsWithoutUsd { amount currency } }
+  }
+}"""
+
+GROUPINGS = ("FOCUS_AREA", "PLEDGE_TYPE", "COUNTRY", "COUNTRY_GROUP", "MEMBER_TYPE", "YEAR")
+
+
+async def test_statistics_are_answered_alike_both_ways(both: Both, graph: Graph) -> None:
+    for group_by in GROUPINGS:
+        for given in FILTERS:
+            data = await both.answers(STATS, groupBy=group_by, filter=given)
+            assert both.last_fast, (group_by, given)
+            if not given:
+                total = data["data"]["pledgeStats"]["total"]
+                assert total["pledgeCount"] == 7
+                assert total["amountsWithoutUsd"] == [
+                    {"amount": "1350.49", "currency": "GBP"},
+                    {"amount": "7000", "currency": "JPY"},
+                ]
+
+
 FALLBACKS = [
     ("{ pledges(last: 2) { edges { node { title } } } }", {}),
     ('{ pledges(first: 2) { edges { node { title(language: "fr") } } } }', {}),
@@ -262,7 +302,7 @@ FALLBACKS = [
     ('{ pledges(first: 2, filter: {members: ["T3JnYW5pc2F0aW9uOng="]}) { totalCount } }', {}),
     ('{ node(id: "T3JnYW5pc2F0aW9uOjE=") { id } }', {}),
     ('{ node(id: "bm9wZQ==") { id } }', {}),
-    ("{ pledgeStats(groupBy: FOCUS_AREA) { total { pledgeCount } } }", {}),
+    ("{ pledgeStats(groupBy: FOCUS_AREA) { total { pledgeCount } } rateLimit { cost } }", {}),
     ("{ __schema { queryType { name } } }", {}),
     ("{ pledges(first: 2) { totalCount } } query Two { __typename }", {}),
 ]
