@@ -99,6 +99,7 @@ def start_hub(
     environment = {
         **hub_environment(database_url, port),
         "HUB_DATABASE_POOL_SIZE": str(pool_size),
+        "HUB_DATABASE_MAX_OVERFLOW": "0",  # a pool of pool_size, as PostGraphile's and the floor's
         **(extra or {}),
     }
     return _spawn(

@@ -339,7 +339,8 @@ class Listing:
 
 
 def listing_json(index: int, fields: tuple[Selected, ...]) -> Listing:
-    """SQL for a pledge connection over the CTEs ``listing_ctes`` makes for it: ``matched``
+    """SQL for a pledge connection over the CTEs ``matched_cte`` and ``bounds_cte`` make
+    for it: ``matched``
     numbers the matching pledges in order, ``bounds`` holds the cursors' kind and the slice
     asked for; the window is Relay's (``hub.pagination.window``) for ``first``/``after``."""
     matched, bounds = f"matched_{index}", f"bounds_{index}"
@@ -385,23 +386,25 @@ def listing_json(index: int, fields: tuple[Selected, ...]) -> Listing:
     return Listing(matched, bounds, f"(SELECT {built} FROM ({window}) {w})")
 
 
-def listing_ctes(
-    listing: Listing, criteria: PledgeFilter, order: PledgeOrder, kind: str, start: int, size: int
-) -> list[Any]:
-    """The CTEs a listing reads: the matching pledges (the hub's own filter and visibility
-    rule) numbered in ``order``, and the slice from position ``start``, ``size`` long."""
+def matched_cte(listing: Listing, criteria: PledgeFilter, order: PledgeOrder) -> Any:
+    """The CTE numbering the public pledges that match ``criteria`` in ``order``: the hub's
+    own filter and visibility rule."""
     numbered = func.row_number().over(order_by=order_clauses(order))
-    matched = (
+    return (
         select(PledgeModel.id.label("id"), numbered.label("pos"))
         .where(*conditions(PUBLIC, criteria))
         .cte(listing.matched)
     )
-    bounds = select(
+
+
+def bounds_cte(listing: Listing, kind: str, start: int, size: int) -> Any:
+    """The CTE holding the cursors' kind and the slice asked for: from position ``start``,
+    ``size`` long."""
+    return select(
         literal(kind, String).label("kind"),
         literal(start, Integer).label("lo"),
         literal(size, Integer).label("size"),
     ).cte(listing.bounds)
-    return [matched, bounds]
 
 
 def pledge_by_id_json(index: int, fields: tuple[Selected, ...]) -> tuple[str, str]:

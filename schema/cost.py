@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    ArgumentNode,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -24,11 +25,16 @@ from graphql import (
     GraphQLNamedType,
     GraphQLSchema,
     InlineFragmentNode,
+    ListValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    ValueNode,
+    VariableNode,
+    Visitor,
     get_named_type,
     get_nullable_type,
     is_composite_type,
+    visit,
 )
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 
@@ -164,3 +170,29 @@ def operation_cost(
     coster = _Coster(schema, fragments, values)
     total = coster.selections(root, chosen[0].selection_set)
     return Cost(total, coster.oversized, coster.names)
+
+
+SIZE_ARGUMENTS = frozenset({"first", "last", "ids", "representations"})
+"""The arguments that set a list's size, and so the cost of what is under it."""
+
+
+def size_variables(document: DocumentNode) -> tuple[str, ...]:
+    """The variables a document's cost depends on: those its size arguments use. With valid
+    variables, the same values of these give the same cost."""
+    found: set[str] = set()
+
+    class Finder(Visitor):
+        def enter_argument(self, node: ArgumentNode, *_: Any) -> None:
+            if node.name.value in SIZE_ARGUMENTS:
+                found.update(v.name.value for v in _variables_in(node.value))
+
+    visit(document, Finder())
+    return tuple(sorted(found))
+
+
+def _variables_in(value: ValueNode) -> list[VariableNode]:
+    if isinstance(value, VariableNode):
+        return [value]
+    if isinstance(value, ListValueNode):
+        return [v for item in value.values for v in _variables_in(item)]
+    return []
