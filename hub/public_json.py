@@ -5,12 +5,12 @@ as a tree of ``Selected`` fields in the schema's names; this module turns it int
 builds the response's JSON with ``json_build_object``/``json_agg`` (as PostGraphile does),
 and runs it. Anything it does not render raises ``Unsupported``, and the operation is then
 answered by the ordinary resolvers, which remain the reference: the tests run every public
-query both ways and require the same bytes.
+query both ways and require the same JSON.
 
-The visibility rule is the public one (``hub.visibility``): which pledges are listed comes
-from ``pledge_visible(PUBLIC)`` and the filters of ``hub.pledges.queries`` themselves; under a
-pledge it admitted, the rule's remaining conditions are written out here: accepted
-endorsements only, reports that were not rejected.
+The visibility rule is the public one, from ``hub.visibility`` itself: which pledges are seen
+comes from ``pledge_visible(PUBLIC)`` and the filters of ``hub.pledges.queries``; under a
+pledge it admitted, what counts of its endorsements and reports from ``endorsement_counts``
+and ``report_measures``, compiled onto this module's table aliases.
 """
 
 from __future__ import annotations
@@ -36,15 +36,15 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.util import ClauseAdapter
 
-from hub.endorsements.models import Endorsement, EndorsementStatus
+from hub.endorsements.models import Endorsement
 from hub.imports.models import counted_amount, counted_usd
 from hub.organisations.models import Organisation
 from hub.pledges.models import Direction, Measure
 from hub.pledges.models import Pledge as PledgeModel
 from hub.pledges.queries import PledgeFilter, PledgeOrder, conditions, order_clauses
-from hub.progress.models import ReportStatus
+from hub.progress.models import ProgressReport
 from hub.stats import StatsGroupBy, key_query
-from hub.visibility import PUBLIC, endorses, pledge_visible
+from hub.visibility import PUBLIC, endorsement_counts, pledge_visible, report_measures
 
 MAX_KEYS = 50
 """PostgreSQL functions take at most 100 arguments: a key and a value for each of 50 fields."""
@@ -64,16 +64,25 @@ class Selected:
     fields: tuple[Selected, ...] = ()
 
 
-def _public_pledge(alias: str) -> str:
-    table = PledgeModel.__table__.alias(alias)
-    rule = ClauseAdapter(table).traverse(pledge_visible(PUBLIC))
+def _rule(model: Any, alias: str, rule: ColumnElement[bool]) -> str:
+    """A condition of ``hub.visibility`` as SQL on the row ``alias`` of ``model``'s table."""
+    adapted = ClauseAdapter(model.__table__.alias(alias)).traverse(rule)
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
-    compiled = rule.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
-    return f"({compiled})"
+    return f"({adapted.compile(dialect=dialect, compile_kwargs={'literal_binds': True})})"
 
 
-ACCEPTED = EndorsementStatus.ACCEPTED.value
-REJECTED = ReportStatus.REJECTED.value
+def _public_pledge(alias: str) -> str:
+    return _rule(PledgeModel, alias, pledge_visible(PUBLIC))
+
+
+def _endorsement_counts(alias: str) -> str:
+    return _rule(Endorsement, alias, endorsement_counts())
+
+
+def _report_measures(alias: str) -> str:
+    return _rule(ProgressReport, alias, report_measures())
+
+
 EMPTY = "'[]'::json"
 
 
@@ -172,7 +181,7 @@ def _latest_value(t: str, names: _Names) -> str:
     v, r = names("v"), names("r")
     counted = (
         f"FROM progress_values {v} JOIN progress_reports {r} ON {r}.id = {v}.report_id "
-        f"WHERE {v}.target_id = {t}.id AND {r}.status <> {_text(REJECTED)} "
+        f"WHERE {v}.target_id = {t}.id AND {_report_measures(r)} "
         f"AND {v}.value IS NOT NULL"
     )
     return f"""CASE
@@ -226,7 +235,7 @@ def _endorsements(p: str, fields: tuple[Selected, ...], names: _Names) -> str:
     )
     source = (
         f"FROM endorsements {e} WHERE {e}.pledge_id = {p}.id "
-        f"AND {e}.status = {_text(ACCEPTED)} AND EXISTS (SELECT 1 {roles_of})"
+        f"AND {_endorsement_counts(e)} AND EXISTS (SELECT 1 {roles_of})"
     )
     return _list(element, source, f"{e}.id")
 
@@ -241,10 +250,7 @@ def _targets(p: str, fields: tuple[Selected, ...], names: _Names) -> str:
 def _reports(p: str, fields: tuple[Selected, ...], names: _Names) -> str:
     r = names("r")
     element = _object("ProgressReport", REPORT, {}, r, fields, names)
-    source = (
-        f"FROM progress_reports {r} WHERE {r}.pledge_id = {p}.id "
-        f"AND {r}.status <> {_text(REJECTED)}"
-    )
+    source = f"FROM progress_reports {r} WHERE {r}.pledge_id = {p}.id AND {_report_measures(r)}"
     return _list(element, source, f"{r}.period_end, {r}.id")
 
 
@@ -540,7 +546,8 @@ def stats_json(index: int, fields: tuple[Selected, ...]) -> Stats:
 
 
 def stats_ctes(stats: Stats, criteria: PledgeFilter, group_by: StatsGroupBy) -> list[Any]:
-    """The CTEs ``stats_json`` reads, for the public pledges matching ``criteria``."""
+    """The CTEs ``stats_json`` reads, for the public pledges matching ``criteria``: under
+    them, an endorsement counts as ``hub.visibility.endorsement_counts`` says."""
     matching = (
         select(
             PledgeModel.id.label("id"),
@@ -553,16 +560,16 @@ def stats_ctes(stats: Stats, criteria: PledgeFilter, group_by: StatsGroupBy) -> 
     )
     pairs = key_query(PUBLIC, group_by, select(matching.c.id)).subquery()
     pledge_id, key = list(pairs.c)
-    keys = select(pledge_id.label("pledge_id"), cast(key, Text).label("key")).distinct()
-    endorsers = (
-        select(
-            Endorsement.pledge_id.label("pledge_id"),
-            Endorsement.organisation_id.label("organisation_id"),
-            cast(Organisation.organisation_type, Text).label("kind"),
-        )
-        .join(Organisation, Organisation.id == Endorsement.organisation_id)
-        .where(Endorsement.pledge_id.in_(select(matching.c.id)), endorses(PUBLIC))
-    )
+    keys = select(pledge_id.label("pledge_id"), cast(key, Text).label("key"))
+    endorsers = select(
+        Endorsement.pledge_id.label("pledge_id"),
+        Endorsement.organisation_id.label("organisation_id"),
+    ).where(Endorsement.pledge_id.in_(select(matching.c.id)), endorsement_counts())
+    if group_by is StatsGroupBy.MEMBER_TYPE:  # several endorsers of a type give one key
+        keys = keys.distinct()
+        endorsers = endorsers.add_columns(
+            cast(Organisation.organisation_type, Text).label("kind")
+        ).join(Organisation, Organisation.id == Endorsement.organisation_id)
     return [matching, keys.cte(stats.keys), endorsers.cte(stats.endorsers)]
 
 

@@ -76,16 +76,18 @@ def visible_pledge_ids(viewer: Viewer) -> Select[int]:
     return select(Pledge.id).where(pledge_visible(viewer))
 
 
+def endorsement_counts() -> ColumnElement[bool]:
+    """What makes an endorsement count, on a pledge the viewer sees: it was accepted."""
+    return Endorsement.status == EndorsementStatus.ACCEPTED
+
+
 def endorses(viewer: Viewer) -> ColumnElement[bool]:
     """Endorsements that count, on pledges the viewer sees: accepted ones only, whoever asks.
 
     Counts, totals and filters by endorser use this; an invitation or a refusal is seen by
     those it concerns but is never an endorsement.
     """
-    return and_(
-        Endorsement.status == EndorsementStatus.ACCEPTED,
-        Endorsement.pledge_id.in_(visible_pledge_ids(viewer)),
-    )
+    return and_(endorsement_counts(), Endorsement.pledge_id.in_(visible_pledge_ids(viewer)))
 
 
 def endorsement_visible(viewer: Viewer) -> ColumnElement[bool]:
@@ -104,13 +106,16 @@ def endorsement_visible(viewer: Viewer) -> ColumnElement[bool]:
     )
 
 
+def report_measures() -> ColumnElement[bool]:
+    """What makes a progress report's values count, on a pledge the viewer sees: it was not
+    rejected."""
+    return ProgressReport.status != ReportStatus.REJECTED
+
+
 def report_counts(viewer: Viewer) -> ColumnElement[bool]:
     """Progress reports whose values count, on pledges the viewer sees: those not rejected,
     whoever asks (a rejected report is seen by those it concerns but measures nothing)."""
-    return and_(
-        ProgressReport.status != ReportStatus.REJECTED,
-        ProgressReport.pledge_id.in_(visible_pledge_ids(viewer)),
-    )
+    return and_(report_measures(), ProgressReport.pledge_id.in_(visible_pledge_ids(viewer)))
 
 
 def report_visible(viewer: Viewer) -> ColumnElement[bool]:
