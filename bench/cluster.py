@@ -109,8 +109,8 @@ def as_role(url: str, server: str) -> str:
 
 
 async def create_database(maintenance_url: str, name: str) -> str:
-    """A fresh database ``name`` (dropped first if there), the servers' roles, and
-    pg_stat_statements when the server preloads it; returns its URL."""
+    """A fresh database ``name`` (dropped first if there), the servers' roles (JIT off for
+    each), and pg_stat_statements when the server preloads it; returns its URL."""
     connection = await asyncpg.connect(maintenance_url)
     try:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -121,6 +121,9 @@ async def create_database(maintenance_url: str, name: str) -> str:
         for server in ROLES:
             if role(server) not in existing:
                 await connection.execute(f"CREATE ROLE {role(server)} SUPERUSER LOGIN")
+            # the hub turns PostgreSQL's JIT off for its sessions (hub.db.POSTGRES_SETTINGS);
+            # the same for every server, so that none pays for compiling and none is spared
+            await connection.execute(f"ALTER ROLE {role(server)} SET jit = off")
     finally:
         await connection.close()
     url = maintenance_url.rsplit("/", 1)[0] + f"/{name}"
