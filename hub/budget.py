@@ -16,7 +16,7 @@ from sqlalchemy import String, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.db import Base, engine_of, is_sqlite
+from hub.db import Base, autocommit, engine_of, is_sqlite
 from hub.sqlstats import not_counted
 from hub.types import UTCDateTime
 
@@ -48,7 +48,12 @@ def window_of(now: datetime) -> tuple[datetime, datetime]:
 
 
 class CostBudget(Protocol):
-    async def spend(self, caller: str, cost: int, now: datetime) -> BudgetState: ...
+    async def spend(
+        self, caller: str, cost: int, now: datetime, connection: AsyncConnection | None = None
+    ) -> BudgetState:
+        """Charge ``cost`` to ``caller``'s window of ``now``, if it fits; ``connection`` is an
+        autocommit connection of the caller's to charge through (else one is taken)."""
+        ...
 
 
 class MemoryBudget:
@@ -59,7 +64,9 @@ class MemoryBudget:
         self._spent: dict[tuple[str, datetime], int] = {}
         self._lock = asyncio.Lock()
 
-    async def spend(self, caller: str, cost: int, now: datetime) -> BudgetState:
+    async def spend(
+        self, caller: str, cost: int, now: datetime, connection: AsyncConnection | None = None
+    ) -> BudgetState:
         cost = max(cost, 0)
         start, end = window_of(now)
         async with self._lock:
@@ -91,31 +98,34 @@ class PostgresBudget:
         self.limit = limit
         self._session_factory = session_factory
 
-    async def spend(self, caller: str, cost: int, now: datetime) -> BudgetState:
+    async def spend(
+        self, caller: str, cost: int, now: datetime, connection: AsyncConnection | None = None
+    ) -> BudgetState:
         with not_counted():
-            return await self._spend(caller, max(cost, 0), now)
+            if connection is not None:
+                return await self._spend(connection, caller, max(cost, 0), now)
+            async with autocommit(engine_of(self._session_factory)) as own:
+                return await self._spend(own, caller, max(cost, 0), now)
 
-    async def _spend(self, caller: str, cost: int, now: datetime) -> BudgetState:
+    async def _spend(
+        self, connection: AsyncConnection, caller: str, cost: int, now: datetime
+    ) -> BudgetState:
         """Outside a transaction: the upsert is atomic on its own, and the row every
         anonymous request from one address shares stays locked for that one statement only."""
         start, end = window_of(now)
-        async with engine_of(self._session_factory).connect() as connection:
-            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            spent_now = None
-            if cost <= self.limit:
-                row = await connection.execute(
-                    UPSERT, {"caller": caller, "start": start, "cost": cost, "limit": self.limit}
-                )
-                spent_now = row.scalar()
-            if spent_now == cost:
-                # the caller's first spend in this hour: its older windows are done with
-                await connection.execute(
-                    text("DELETE FROM cost_budget_windows WHERE caller = :c AND window_start < :s"),
-                    {"c": caller, "s": start},
-                )
-            spent = (
-                int(spent_now) if spent_now is not None else await _spent(connection, caller, start)
+        spent_now = None
+        if cost <= self.limit:
+            row = await connection.execute(
+                UPSERT, {"caller": caller, "start": start, "cost": cost, "limit": self.limit}
             )
+            spent_now = row.scalar()
+        if spent_now == cost:
+            # the caller's first spend in this hour: its older windows are done with
+            await connection.execute(
+                text("DELETE FROM cost_budget_windows WHERE caller = :c AND window_start < :s"),
+                {"c": caller, "s": start},
+            )
+        spent = int(spent_now) if spent_now is not None else await _spent(connection, caller, start)
         remaining = max(0, self.limit - spent)
         return BudgetState(spent_now is not None, self.limit, remaining, end)
 

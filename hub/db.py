@@ -10,12 +10,15 @@ first failing when another has written meanwhile; read-only sessions begin DEFER
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -122,6 +125,14 @@ def create_session_factory(
     """
     bind = engine.execution_options(hub_read_only=True) if read_only else engine
     return async_sessionmaker(bind, expire_on_commit=False, autoflush=False, info=info)
+
+
+@asynccontextmanager
+async def autocommit(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A pooled connection outside any transaction: each statement commits on its own, with
+    no BEGIN or ROLLBACK around it (for single statements that need no more)."""
+    async with engine.connect() as connection:
+        yield await connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def engine_of(sessions: object) -> AsyncEngine:

@@ -33,7 +33,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.util import ClauseAdapter
 
 from hub.endorsements.models import Endorsement
@@ -558,13 +558,17 @@ def stats_ctes(stats: Stats, criteria: PledgeFilter, group_by: StatsGroupBy) -> 
         .where(*conditions(PUBLIC, criteria))
         .cte(stats.matching)
     )
-    pairs = key_query(PUBLIC, group_by, select(matching.c.id)).subquery()
+    pairs = key_query(PUBLIC, group_by, matching).subquery()
     pledge_id, key = list(pairs.c)
     keys = select(pledge_id.label("pledge_id"), cast(key, Text).label("key"))
-    endorsers = select(
-        Endorsement.pledge_id.label("pledge_id"),
-        Endorsement.organisation_id.label("organisation_id"),
-    ).where(Endorsement.pledge_id.in_(select(matching.c.id)), endorsement_counts())
+    endorsers = (
+        select(
+            Endorsement.pledge_id.label("pledge_id"),
+            Endorsement.organisation_id.label("organisation_id"),
+        )
+        .join(matching, matching.c.id == Endorsement.pledge_id)
+        .where(endorsement_counts())
+    )
     if group_by is StatsGroupBy.MEMBER_TYPE:  # several endorsers of a type give one key
         keys = keys.distinct()
         endorsers = endorsers.add_columns(
@@ -580,10 +584,9 @@ def statement(roots: Sequence[tuple[str, str]], ctes: Sequence[Any]) -> Select[A
     return select(data).add_cte(*ctes)
 
 
-async def run(engine: AsyncEngine, query: Select[Any]) -> str:
-    """Run the statement outside a transaction: one statement, no BEGIN or ROLLBACK."""
-    async with engine.connect() as connection:
-        connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        data = await connection.scalar(query)
+async def run(connection: AsyncConnection, query: Select[Any]) -> str:
+    """Run the statement on an autocommit connection (``hub.db.autocommit``): one
+    statement, no BEGIN or ROLLBACK."""
+    data = await connection.scalar(query)
     assert isinstance(data, str)
     return data

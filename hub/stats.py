@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Integer, Select, cast, extract, select
+from sqlalchemy import FromClause, Integer, Select, cast, extract, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.countries.models import CountryGroupMembership
@@ -77,45 +77,49 @@ def _total(key: str, pledges: Iterable[_PledgeRow], members: set[int]) -> StatsR
     return row
 
 
-def key_query(viewer: Viewer, group_by: StatsGroupBy, matching: Select[Any]) -> Select[Any, Any]:
-    """(pledge id, group key) for each key of each matching pledge (``matching`` selects
-    their ids): an enum value, an alpha-3 code or a year; a pair may come more than once."""
+def key_query(viewer: Viewer, group_by: StatsGroupBy, matching: FromClause) -> Select[Any, Any]:
+    """(pledge id, group key) for each key of each matching pledge (``matching`` has their
+    ``id``s, once each): an enum value, an alpha-3 code or a year; a pair may come more than
+    once. Joined, not ``IN``: PostgreSQL then hashes the matching pledges instead of looking
+    each up (at 50,000 pledges, 27 ms instead of 71 for the country keys)."""
     if group_by is StatsGroupBy.PLEDGE_TYPE:
-        return select(Pledge.id, Pledge.pledge_type).where(Pledge.id.in_(matching))
+        return select(Pledge.id, Pledge.pledge_type).join(matching, matching.c.id == Pledge.id)
     if group_by is StatsGroupBy.YEAR:
         year = cast(extract("year", Pledge.announced_on), Integer)
-        return select(Pledge.id, year).where(Pledge.id.in_(matching))
+        return select(Pledge.id, year).join(matching, matching.c.id == Pledge.id)
     if group_by is StatsGroupBy.FOCUS_AREA:
-        return select(PledgeFocusArea.pledge_id, PledgeFocusArea.focus_area).where(
-            PledgeFocusArea.pledge_id.in_(matching)
+        return select(PledgeFocusArea.pledge_id, PledgeFocusArea.focus_area).join(
+            matching, matching.c.id == PledgeFocusArea.pledge_id
         )
     if group_by is StatsGroupBy.COUNTRY:
-        return select(PledgeTargetCountry.pledge_id, PledgeTargetCountry.country).where(
-            PledgeTargetCountry.pledge_id.in_(matching)
+        return select(PledgeTargetCountry.pledge_id, PledgeTargetCountry.country).join(
+            matching, matching.c.id == PledgeTargetCountry.pledge_id
         )
     if group_by is StatsGroupBy.MEMBER_TYPE:
         return (
             select(Endorsement.pledge_id, Organisation.organisation_type)
             .join(Organisation, Organisation.id == Endorsement.organisation_id)
-            .where(Endorsement.pledge_id.in_(matching), endorses(viewer))
+            .join(matching, matching.c.id == Endorsement.pledge_id)
+            .where(endorses(viewer))
         )
-    explicit = select(PledgeTargetGroup.pledge_id, PledgeTargetGroup.country_group).where(
-        PledgeTargetGroup.pledge_id.in_(matching)
+    explicit = select(PledgeTargetGroup.pledge_id, PledgeTargetGroup.country_group).join(
+        matching, matching.c.id == PledgeTargetGroup.pledge_id
     )
     by_country = (
         select(PledgeTargetCountry.pledge_id, CountryGroupMembership.country_group)
+        .join(matching, matching.c.id == PledgeTargetCountry.pledge_id)
         .join(Pledge, Pledge.id == PledgeTargetCountry.pledge_id)
         .join(
             CountryGroupMembership,
             CountryGroupMembership.country == PledgeTargetCountry.country,
         )
-        .where(PledgeTargetCountry.pledge_id.in_(matching), member_on(Pledge.announced_on))
+        .where(member_on(Pledge.announced_on))
     )
     return select(explicit.union(by_country).subquery())
 
 
 async def _keys(
-    session: AsyncSession, viewer: Viewer, group_by: StatsGroupBy, matching: Select[Any]
+    session: AsyncSession, viewer: Viewer, group_by: StatsGroupBy, matching: FromClause
 ) -> dict[int, set[str]]:
     """The group keys of each matching pledge."""
     keys: dict[int, set[str]] = defaultdict(set)
@@ -135,7 +139,7 @@ async def pledge_stats(
     type, only the organisations of that type.
     """
     where = conditions(viewer, criteria)
-    matching = select(Pledge.id).where(*where)
+    matching = select(Pledge.id).where(*where).subquery()
     rows = await session.execute(
         select(Pledge.id, counted_usd(viewer), counted_amount(viewer), Pledge.currency).where(
             *where
@@ -150,7 +154,8 @@ async def pledge_stats(
                 Endorsement.pledge_id, Endorsement.organisation_id, Organisation.organisation_type
             )
             .join(Organisation, Organisation.id == Endorsement.organisation_id)
-            .where(Endorsement.pledge_id.in_(matching), endorses(viewer))
+            .join(matching, matching.c.id == Endorsement.pledge_id)
+            .where(endorses(viewer))
         )
         for pledge, organisation, kind in endorsers:
             members[pledge].add((organisation, str(kind)))

@@ -26,7 +26,6 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
-    GraphQLNamedType,
     GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
@@ -44,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.types.arguments import convert_arguments
 
 from hub import public_json
+from hub.db import autocommit
 from hub.errors import HubError
 from hub.pagination import Slice
 from hub.pledges.queries import PledgeFilter, PledgeOrder
@@ -66,6 +66,23 @@ PLANS = 512
 """Documents whose plan (or whose want of one) is kept, most recently used first."""
 
 
+class _Recent:
+    """What was made for the last ``PLANS`` keys, the least recently used forgotten first."""
+
+    def __init__(self) -> None:
+        self._kept: OrderedDict[Hashable, Any] = OrderedDict()
+
+    def get(self, key: Hashable, make: Callable[..., Any], *arguments: Any) -> Any:
+        """The value kept for ``key``, made by ``make(*arguments)`` if there is none."""
+        if key in self._kept:
+            self._kept.move_to_end(key)
+            return self._kept[key]
+        made = self._kept[key] = make(*arguments)
+        if len(self._kept) > PLANS:
+            self._kept.popitem(last=False)
+        return made
+
+
 @dataclass(frozen=True, slots=True)
 class _Root:
     """A root field of a planned operation, and the SQL of its JSON."""
@@ -86,19 +103,17 @@ class Plan:
     operation: OperationDefinitionNode
     roots: tuple[_Root, ...]
     sizes: tuple[str, ...]
-    costs: dict[str, Cost] = field(default_factory=dict)
+    costs: _Recent = field(default_factory=_Recent)
 
-    def cost(self, operation_name: str | None, variables: Mapping[str, Any], schema: Any) -> Cost:
+    def cost(
+        self, operation_name: str | None, variables: Mapping[str, Any], schema: GraphQLSchema
+    ) -> Cost:
         """The operation's cost, computed once for each value of its size variables."""
         key = json.dumps([variables.get(name) for name in self.sizes])
-        found = self.costs.get(key)
-        if found is None:
-            if len(self.costs) >= PLANS:
-                self.costs.clear()
-            found = self.costs[key] = operation_cost(
-                schema, self.document, operation_name, variables
-            )
-        return found
+        cost: Cost = self.costs.get(
+            key, operation_cost, schema, self.document, operation_name, variables
+        )
+        return cost
 
 
 class _Planner:
@@ -110,9 +125,7 @@ class _Planner:
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
 
-    def fields(
-        self, parent: GraphQLNamedType, selection_set: SelectionSetNode | None, as_type: str
-    ) -> list[FieldNode]:
+    def fields(self, selection_set: SelectionSetNode | None, as_type: str) -> list[FieldNode]:
         """The field nodes of a selection set on an object of type ``as_type``, fragments
         that apply to it flattened, in order; a response key twice (other than the same
         plain field repeated) is not planned."""
@@ -125,12 +138,7 @@ class _Planner:
             if selection.directives:
                 raise Unsupported("directives")
             if isinstance(selection, FieldNode):
-                key = (selection.alias or selection.name).value
-                seen = found.get(key)
-                if seen is None:
-                    found[key] = selection
-                elif not _same_plain_field(seen, selection):
-                    raise Unsupported(f"{key} selected twice")
+                _merge(found, selection)
                 continue
             if isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
@@ -140,13 +148,8 @@ class _Planner:
                 fragment = self.fragments[selection.name.value]
                 condition, inner = fragment.type_condition, fragment.selection_set
             if condition is None or condition.name.value in applies:
-                for node in self.fields(parent, inner, as_type):
-                    key = (node.alias or node.name).value
-                    seen = found.get(key)
-                    if seen is None:
-                        found[key] = node
-                    elif not _same_plain_field(seen, node):
-                        raise Unsupported(f"{key} selected twice")
+                for node in self.fields(inner, as_type):
+                    _merge(found, node)
         return list(found.values())
 
     def selected(
@@ -156,7 +159,7 @@ class _Planner:
         parent = self.schema.get_type(type_name)
         assert isinstance(parent, GraphQLObjectType)
         chosen = []
-        for node in self.fields(parent, selection_set, type_name):
+        for node in self.fields(selection_set, type_name):
             if node.arguments:
                 raise Unsupported(f"arguments of {type_name}.{node.name.value}")
             key, name = (node.alias or node.name).value, node.name.value
@@ -174,14 +177,19 @@ class _Planner:
         return tuple(chosen)
 
 
-def _same_plain_field(one: FieldNode, other: FieldNode) -> bool:
-    return (
-        one.name.value == other.name.value
-        and not one.arguments
-        and not other.arguments
-        and one.selection_set is None
-        and other.selection_set is None
-    )
+def _merge(found: dict[str, FieldNode], node: FieldNode) -> None:
+    """Add ``node`` under its response key; the same plain field twice is one (GraphQL merges
+    it), anything else twice under one key is not planned."""
+    key = (node.alias or node.name).value
+    seen = found.setdefault(key, node)
+    plain = not node.arguments and node.selection_set is None
+    if seen is not node and not (
+        plain
+        and seen.name.value == node.name.value
+        and not seen.arguments
+        and seen.selection_set is None
+    ):
+        raise Unsupported(f"{key} selected twice")
 
 
 ROOT_ARGUMENTS = {
@@ -214,21 +222,16 @@ class FastPath:
         self.limits = limits
         self.max_tokens = max_tokens
         self.rules = [*specified_rules, *rules]
-        self._plans: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
-        self._ctes: OrderedDict[Hashable, Any] = OrderedDict()
+        self._plans = _Recent()
+        self._ctes = _Recent()
         self.answered = 0
         self.declined = 0
 
     def plan(self, query: str, operation_name: str | None) -> Plan | None:
         """The document's plan, made once; None when the fast path does not answer it."""
-        key = (query, operation_name)
-        if key in self._plans:
-            self._plans.move_to_end(key)
-            return self._plans[key]
-        plan = self._make_plan(query, operation_name)
-        self._plans[key] = plan
-        if len(self._plans) > PLANS:
-            self._plans.popitem(last=False)
+        plan: Plan | None = self._plans.get(
+            (query, operation_name), self._make_plan, query, operation_name
+        )
         return plan
 
     def _make_plan(self, query: str, operation_name: str | None) -> Plan | None:
@@ -255,9 +258,7 @@ class FastPath:
             assert query_type is not None
             roots = tuple(
                 self._root(planner, index, node)
-                for index, node in enumerate(
-                    planner.fields(query_type, operation.selection_set, "Query")
-                )
+                for index, node in enumerate(planner.fields(operation.selection_set, "Query"))
             )
         except Unsupported:
             return None
@@ -313,27 +314,31 @@ class FastPath:
         except CostError:
             return None
         try:
-            outcome = await charge(self.limits, None, caller, costed)
-            if outcome is not None and not isinstance(outcome, RateLimitState):
-                self.declined += 1
-                return None  # refused: the ordinary path says why, and charges nothing either
-            data = await public_json.run(self.engine, statement)
+            async with autocommit(self.engine) as connection:  # one checkout for both
+                outcome = await charge(self.limits, None, caller, costed, connection)
+                if outcome is not None and not isinstance(outcome, RateLimitState):
+                    self.declined += 1
+                    return None  # refused: the ordinary path says why, and charges nothing
+                data = await public_json.run(connection, statement)
         except (SQLAlchemyError, OSError):
             return None  # the ordinary path meets it too, and reports it with an error id
         self.answered += 1
         return b'{"data":' + data.encode() + b"}"
 
-    def _built(self, key: Hashable, build: Callable[..., Any], *arguments: Any) -> Any:
-        """CTEs made once for each filter (SQLAlchemy statements are immutable, so they are
-        shared): building the hub's conditions was a third of a statistics request."""
-        found = self._ctes.get(key)
-        if found is None:
-            found = self._ctes[key] = build(*arguments)
-            if len(self._ctes) > PLANS:
-                self._ctes.popitem(last=False)
-        else:
-            self._ctes.move_to_end(key)
-        return found
+    def _arguments(self, node: FieldNode, coerced: Any) -> dict[str, Any]:
+        """A root field's arguments as its resolver would get them (Strawberry's inputs,
+        enums and ids), by their Python names."""
+        name = node.name.value
+        field = self.strawberry.get_field_for_type(name, "Query")
+        query_type = self.schema.query_type
+        if field is None or query_type is None:  # __typename
+            return {}
+        return convert_arguments(
+            get_argument_values(query_type.fields[name], node, coerced),
+            field.arguments,
+            scalar_registry=self.strawberry.schema_converter.scalar_registry,
+            config=self.strawberry.config,
+        )
 
     def _statement(self, plan: Plan, variables: Mapping[str, Any]) -> Any:
         coerced = get_variable_values(
@@ -341,29 +346,18 @@ class FastPath:
         )
         if isinstance(coerced, list):
             raise Unsupported("variables that do not coerce")
-        query_type = self.schema.query_type
-        assert query_type is not None
         ctes: list[Any] = []
         roots: list[tuple[str, str]] = []
         for root in plan.roots:
             json = root.json
-            if root.listing is not None or root.wanted is not None or root.stats is not None:
-                name = root.node.name.value
-                field = self.strawberry.get_field_for_type(name, "Query")
-                assert field is not None
-                arguments = convert_arguments(
-                    get_argument_values(query_type.fields[name], root.node, coerced),
-                    field.arguments,
-                    scalar_registry=self.strawberry.schema_converter.scalar_registry,
-                    config=self.strawberry.config,
-                )
+            arguments = self._arguments(root.node, coerced)
             if root.listing is not None:
                 listing = root.listing
                 criteria, order, kind, window = _listing_request(arguments)
                 start = window.after + 1 if window.after is not None else 0
                 assert window.first is not None
                 ctes.append(
-                    self._built(
+                    self._ctes.get(
                         (listing.matched, repr(criteria), order),
                         public_json.matched_cte,
                         listing,
@@ -378,7 +372,7 @@ class FastPath:
                 group_by = HubStatsGroupBy(arguments["group_by"].value)
                 criteria = pledge_filter(arguments.get("filter"), date.today())
                 stats = root.stats
-                ctes += self._built(
+                ctes += self._ctes.get(
                     (stats.matching, repr(criteria), group_by),
                     public_json.stats_ctes,
                     stats,
@@ -394,10 +388,7 @@ class FastPath:
 def _only(planner: _Planner, node: FieldNode, type_name: str) -> SelectionSetNode:
     """``node``'s selection as it applies to an object of ``type_name`` (fragments on other
     types dropped), as one selection set."""
-    node_interface = planner.schema.get_type("Node")
-    assert node_interface is not None
-    fields = planner.fields(node_interface, node.selection_set, type_name)
-    return SelectionSetNode(selections=tuple(fields))
+    return SelectionSetNode(selections=tuple(planner.fields(node.selection_set, type_name)))
 
 
 def _pledge_key(global_id: Any) -> int:

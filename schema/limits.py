@@ -26,6 +26,7 @@ from graphql import (
     Visitor,
     visit,
 )
+from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.extensions import ParserCache, SchemaExtension
 from strawberry.types.graphql import OperationType
 
@@ -107,10 +108,15 @@ def _refusal(message: str, extensions: dict[str, Any]) -> ExecutionResult:
 
 
 async def charge(
-    settings: LimitSettings, principal: Any, caller: str, costed: Cost
+    settings: LimitSettings,
+    principal: Any,
+    caller: str,
+    costed: Cost,
+    connection: AsyncConnection | None = None,
 ) -> ExecutionResult | RateLimitState | None:
-    """Refuse an operation over the limits, else charge the caller's budget: the refusal,
-    where the budget stands once charged, or None for a deployment without a budget."""
+    """Refuse an operation over the limits, else charge the caller's budget (through
+    ``connection``, when given): the refusal, where the budget stands once charged, or None
+    for a deployment without a budget."""
     cost = costed.total
     if costed.oversized:
         return _refusal(costed.oversized[0], {"code": "TOO_MANY_IDS", "limit": MAX_LIST})
@@ -122,7 +128,7 @@ async def charge(
     budget = settings.budget_of(principal)
     if budget is None:
         return None
-    state = await budget.spend(caller, cost, utcnow())
+    state = await budget.spend(caller, cost, utcnow(), connection)
     if not state.granted:
         return _refusal(
             f"this operation costs {cost}, more than the {state.remaining} left of "
