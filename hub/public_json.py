@@ -324,7 +324,7 @@ PLEDGE_NESTED: dict[str, Nested] = {
 }
 
 
-def pledge_json(alias: str, fields: tuple[Selected, ...], names: _Names | None = None) -> str:
+def _pledge_json(alias: str, fields: tuple[Selected, ...], names: _Names | None = None) -> str:
     """SQL for the JSON of the pledge row ``alias`` (a public one) as ``fields`` select it."""
     return _object("Pledge", PLEDGE, PLEDGE_NESTED, alias, fields, names or _Names())
 
@@ -355,7 +355,7 @@ def listing_json(index: int, fields: tuple[Selected, ...]) -> Listing:
     def edges(w: str, edge_fields: tuple[Selected, ...]) -> str:
         m, p = names("m"), names("p")
         scalars: dict[str, Scalar] = {"cursor": lambda _: _cursor(f"{w}.kind", f"{m}.pos - 1")}
-        nested: dict[str, Nested] = {"node": lambda _, node, names: pledge_json(p, node, names)}
+        nested: dict[str, Nested] = {"node": lambda _, node, names: _pledge_json(p, node, names)}
         element = _object("PledgeEdge", scalars, nested, m, edge_fields, names)
         source = (
             f"FROM {matched} {m} JOIN pledges {p} ON {p}.id = {m}.id "
@@ -417,7 +417,7 @@ def pledge_by_id_json(index: int, fields: tuple[Selected, ...]) -> tuple[str, st
     """The name of the CTE holding the id asked for, and SQL for that pledge's JSON (null
     when it is not public)."""
     wanted, p = f"wanted_{index}", "p"
-    built = pledge_json(p, fields)
+    built = _pledge_json(p, fields)
     where = f"{p}.id = (SELECT id FROM {wanted}) AND {_public_pledge(p)}"
     return wanted, f"(SELECT {built} FROM pledges {p} WHERE {where})"
 

@@ -28,6 +28,8 @@ from hub.pledges.service import add_target
 from hub.progress.rules import ReportDraft, ReportedValue
 from hub.progress.service import report_progress
 from hub.settings import Settings
+from schema import SchemaOptions, build_schema
+from schema.cost import operation_cost
 from schema.fastpath import FastPath
 from tests.fixtures.database import StatementCounter
 from tests.fixtures.factories import add_published_pledge
@@ -305,8 +307,12 @@ FALLBACKS = [
     ("{ pledgeStats(groupBy: FOCUS_AREA) { total { pledgeCount } } rateLimit { cost } }", {}),
     ("{ __schema { queryType { name } } }", {}),
     ("{ pledges(first: 2) { totalCount } } query Two { __typename }", {}),
+    ("{ pledges(first: 1) { " + " ".join(f"a{i}: totalCount" for i in range(31)) + " } }", {}),
+    ("{ " + " ".join(f"r{i}: __typename" for i in range(11)) + " }", {}),
+    ("{ pledges(first: 1) { " + " totalCount" * 2001 + " } }", {}),
 ]
-"""What the fast path leaves to the resolvers, errors included: the answer is the same."""
+"""What the fast path leaves to the resolvers, errors included (the operation limits among
+them: aliases, root fields, tokens): the answer is the same."""
 
 
 async def test_what_the_fast_path_does_not_cover_is_answered_by_the_resolvers(
@@ -355,3 +361,19 @@ async def test_the_budget_holds_on_the_fast_path(postgres_database_url: str, gra
     assert refused
     assert path.answered == len(granted)
     assert {e["extensions"]["code"] for a in refused for e in a["errors"]} == {"BUDGET_EXCEEDED"}
+
+
+def test_a_plan_costs_each_page_size_as_the_ordinary_path_does() -> None:
+    schema = build_schema()
+    options = SchemaOptions()
+    path = FastPath.of(schema, options, create_engine("postgresql+asyncpg://nowhere/none"))
+    plan = path.plan(LIST, None)
+    assert plan is not None
+    assert plan.sizes == ("first",)
+    for variables in ({"first": 2}, {"first": 100, "filter": {"text": "x"}}, {"first": 2}):
+        expected = operation_cost(schema._schema, plan.document, None, variables)
+        assert plan.cost(None, variables, schema._schema).total == expected.total
+    assert (
+        plan.cost(None, {"first": 2}, schema._schema).total
+        < plan.cost(None, {"first": 100}, schema._schema).total
+    )
