@@ -121,8 +121,8 @@ class HubGraphQL(GraphQL[Context, None]):
         if self.fast_path is not None and _anonymous_json_post(request):
             try:
                 payload = json.loads(await request.body())
-            except ValueError:
-                payload = None
+            except (ValueError, RecursionError):
+                payload = None  # parse_json says what is wrong with it
             caller = caller_key(ANONYMOUS, request_address(request, self.proxies))
             answer = await self.fast_path.answer(payload, caller)
             if answer is not None:
@@ -184,7 +184,10 @@ class HubGraphQL(GraphQL[Context, None]):
 
     def parse_json(self, data: str | bytes) -> Any:
         """A GraphQL request body is a JSON object; anything else is the caller's error."""
-        parsed = super().parse_json(data)
+        try:
+            parsed = super().parse_json(data)
+        except RecursionError as error:  # json's decoder gives up on deep nesting this way
+            raise HTTPException(400, "the request body nests too deeply") from error
         if not isinstance(parsed, dict):
             raise HTTPException(400, "the request body must be a JSON object")
         return parsed

@@ -76,3 +76,15 @@ async def test_a_forced_internal_error_shows_an_id_that_the_log_holds_too(
     assert error_id in logged
     assert "graphql.unexpected_error" in logged
     assert "Error" in logged.split(error_id, 1)[1], "the traceback follows the id"
+
+
+async def test_a_body_nested_too_deeply_is_refused_not_a_crash(database_url: str) -> None:
+    async with (
+        running_hub(Settings(database_url=database_url)) as base,
+        httpx.AsyncClient(base_url=base) as client,
+    ):
+        response = await client.post(
+            "/graphql", content="[" * 50_000, headers={"content-type": "application/json"}
+        )
+    assert response.status_code == 400
+    assert response.text == "the request body nests too deeply"
