@@ -48,12 +48,13 @@ def window_of(now: datetime) -> tuple[datetime, datetime]:
 
 
 class CostBudget(Protocol):
+    """Where callers' hourly budgets are kept: in memory or in PostgreSQL (``budget_for``)."""
+
     async def spend(
         self, caller: str, cost: int, now: datetime, connection: AsyncConnection | None = None
     ) -> BudgetState:
         """Charge ``cost`` to ``caller``'s window of ``now``, if it fits; ``connection`` is an
         autocommit connection of the caller's to charge through (else one is taken)."""
-        ...
 
 
 class MemoryBudget:
