@@ -50,7 +50,7 @@ from hub.pledges.queries import PledgeFilter, PledgeOrder
 from hub.public_json import Listing, Selected, Stats, Unsupported
 from hub.stats import StatsGroupBy as HubStatsGroupBy
 from schema import HubSchema, SchemaOptions, validation_rules
-from schema.cost import Cost, CostError, operation_cost, size_variables
+from schema.cost import Cost, operation_cost, size_variables
 from schema.enums import SortDirection
 from schema.limits import (
     LimitSettings,
@@ -225,7 +225,7 @@ class FastPath:
         self._plans = _Recent()
         self._ctes = _Recent()
         self.answered = 0
-        self.declined = 0
+        """Requests the fast path answered (the rest went to the resolvers)."""
 
     def plan(self, query: str, operation_name: str | None) -> Plan | None:
         """The document's plan, made once; None when the fast path does not answer it."""
@@ -302,22 +302,16 @@ class FastPath:
             return None
         plan = self.plan(query, operation_name)
         if plan is None or unstorable_at(variables, "variables") is not None:
-            self.declined += 1
             return None
         try:
             statement = self._statement(plan, variables)
         except (Unsupported, HubError, GraphQLError, ValueError, TypeError):
-            self.declined += 1
             return None
-        try:
-            costed = plan.cost(operation_name, variables, self.schema)
-        except CostError:
-            return None
+        costed = plan.cost(operation_name, variables, self.schema)  # a plan has one operation
         try:
             async with autocommit(self.engine) as connection:  # one checkout for both
                 outcome = await charge(self.limits, None, caller, costed, connection)
                 if outcome is not None and not isinstance(outcome, RateLimitState):
-                    self.declined += 1
                     return None  # refused: the ordinary path says why, and charges nothing
                 data = await public_json.run(connection, statement)
         except (SQLAlchemyError, OSError):
