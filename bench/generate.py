@@ -15,22 +15,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import os
 import random
-import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import asyncpg
-
-ROOT = Path(__file__).resolve().parent.parent
-HUB = str(ROOT / ".venv" / "bin" / "p2c-hub")
+from servers import hub_command
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,14 +356,6 @@ def _plain_url(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://")
 
 
-def _hub(command: list[str], url: str) -> None:
-    environment = {
-        **os.environ,
-        "HUB_DATABASE_URL": url.replace("postgresql://", "postgresql+asyncpg://"),
-    }
-    subprocess.run([HUB, *command], check=True, env=environment, stdout=subprocess.DEVNULL)
-
-
 def _endorsement_rows(rows: list[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
     """Endorsements with created_at: the invitation's date, or the lead's now."""
     for row in rows:
@@ -416,8 +403,9 @@ def generate(url: str, scale: str, seed: int = 2026) -> dict[str, Any]:
     from hub.organisations.matching import normalise_name
 
     started = time.perf_counter()
-    _hub(["migrate"], url)
-    _hub(["countries", "load"], url)
+    settings = {"HUB_DATABASE_URL": url.replace("postgresql://", "postgresql+asyncpg://")}
+    hub_command(["migrate"], settings)
+    hub_command(["countries", "load"], settings)
     countries = asyncio.run(_countries(url))
     now = datetime(2026, 11, 1, tzinfo=UTC)
     tables = _Rows(SCALES[scale], countries, seed, now, normalise_name).build()

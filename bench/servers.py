@@ -92,6 +92,22 @@ def hub_environment(database_url: str, port: int) -> dict[str, str]:
     }
 
 
+HUB = str(ROOT / ".venv" / "bin" / "p2c-hub")
+"""The hub's command line, as make installs it."""
+
+
+def hub_command(arguments: list[str], environment: dict[str, str] | None = None) -> str:
+    """Run ``p2c-hub`` with ``arguments`` (and settings in ``environment``); its output."""
+    done = subprocess.run(
+        [HUB, *arguments],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(environment or {})},
+    )
+    return done.stdout
+
+
 def start_hub(
     database_url: str, logs: Path, pool_size: int, extra: dict[str, str] | None = None
 ) -> Server:
@@ -102,9 +118,7 @@ def start_hub(
         "HUB_DATABASE_MAX_OVERFLOW": "0",  # a pool of pool_size, as PostGraphile's and the floor's
         **(extra or {}),
     }
-    return _spawn(
-        "hub", [str(ROOT / ".venv" / "bin" / "p2c-hub"), "serve"], environment, port, logs
-    )
+    return _spawn("hub", [HUB, "serve"], environment, port, logs)
 
 
 def start_floor(database_url: str, logs: Path, pool_size: int) -> Server:

@@ -20,6 +20,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from strawberry.relay import GlobalID
+
+from schema.pagination import encode_cursor
+
 PAGE = 20
 AS_OF = "2026-11-01"
 FOCUS_AREAS = ("ACCESS", "ADOPTION", "VALUE_CREATION", "ACCELERATE")
@@ -121,20 +125,16 @@ def _filter(focus: str, group: str) -> dict[str, Any]:
     return {"focusAreas": [focus], "countryGroup": {"group": group, "asOf": AS_OF}}
 
 
-def _cursor(kind: str, position: int) -> str:
-    return base64.urlsafe_b64encode(f"{kind}:{position}".encode()).decode()
-
-
 def global_id(kind: str, number: int) -> str:
     """The hub's global id of ``kind`` number ``number`` (base64 of ``Kind:number``)."""
-    return base64.b64encode(f"{kind}:{number}".encode()).decode()
+    return str(GlobalID(kind, str(number)))
 
 
 def listing(focus: str, group: str, page: int, kinds: CursorKinds) -> Request:
     """Page ``page`` (from 0) of the public pledges serving ``focus`` in ``group``."""
     after = None
     if page and (focus, group) in kinds:
-        after = _cursor(kinds[focus, group], page * PAGE - 1)
+        after = encode_cursor(kinds[focus, group], page * PAGE - 1)
     variables: dict[str, Any] = {"filter": _filter(focus, group), "first": PAGE, "after": after}
     return Request(
         "listing",
@@ -194,7 +194,7 @@ def requests(
 
 
 def _number(global_id: str) -> int:
-    return int(base64.b64decode(global_id.encode()).decode().partition(":")[2])
+    return int(GlobalID.from_id(global_id).node_id)
 
 
 def _decimal(value: Any) -> str | None:

@@ -10,19 +10,15 @@ leads and has published.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
+from servers import hub_command
 from workload import global_id
 
-ROOT = Path(__file__).resolve().parent.parent
-HUB = str(ROOT / ".venv" / "bin" / "p2c-hub")
 SCOPES = "pledges:write endorsements:write progress:write"
 
 CREATE = """mutation Create($input: PledgeInput!) {
@@ -63,29 +59,15 @@ class Partner:
 
 def encryption_key() -> str:
     """A fresh key to seal the hub's signing key with, for this benchmark only."""
-    made = subprocess.run(
-        [HUB, "keys", "generate-encryption-key"], check=True, capture_output=True, text=True
-    )
-    return made.stdout.strip()
-
-
-def _hub(arguments: list[str], environment: dict[str, str]) -> str:
-    done = subprocess.run(
-        [HUB, *arguments],
-        check=True,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **environment},
-    )
-    return done.stdout
+    return hub_command(["keys", "generate-encryption-key"]).strip()
 
 
 def partners(environment: dict[str, str], members: list[int]) -> list[Partner]:
     """A signing key, and a partner client for each member."""
-    _hub(["keys", "init"], environment)
+    hub_command(["keys", "init"], environment)
     made = []
     for member in members:
-        printed = _hub(
+        printed = hub_command(
             [
                 "clients",
                 "create",
